@@ -1,0 +1,61 @@
+"""``odkit`` console script: parses arguments and dispatches to one module per subcommand.
+
+Each subcommand lives in ``odkit.cli._<name>`` with ``add_arguments(parser)`` and ``run(args) -> int``.
+Those modules import heavy dependencies (torch, image libraries) inside ``run`` only, so ``odkit eval``,
+``convert`` and ``check`` work on a machine without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from odkit import __version__
+from odkit.errors import OdkitError
+
+# name -> (module, one-line help). Modules that do not exist yet are not offered.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("odkit.cli._eval", "evaluate COCO-format predictions against ground truth (mAP, per class)"),
+    "convert": ("odkit.cli._convert", "convert a dataset between COCO, VOC, YOLO and CSV"),
+    "check": ("odkit.cli._check", "find what is wrong or suspicious in a dataset"),
+    "demo": ("odkit.cli._demo", "a short tour on generated data"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="odkit", description="odkit: an object-detection toolkit.")
+    parser.add_argument("--version", action="version", version=f"odkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args))
+    except OdkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""IoU family on absolute xyxy boxes: IoU, GIoU, DIoU, CIoU and IoA, pairwise (N, M) or aligned (N,).
+
+All math is float64. A zero union (or zero area for IoA) gives 0, never NaN; no epsilon is added.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from odkit._typing import ArrayLike, FloatArray
+from odkit.boxes import validate_boxes
+from odkit.errors import BoxFormatError
+
+
+def _prepare(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
+    a = validate_boxes(boxes1_xyxy, "xyxy", "boxes1_xyxy").astype(np.float64, copy=False)
+    b = validate_boxes(boxes2_xyxy, "xyxy", "boxes2_xyxy").astype(np.float64, copy=False)
+    if aligned:
+        if a.shape != b.shape:
+            raise BoxFormatError(f"aligned boxes must have the same shape; got {a.shape} and {b.shape}")
+        return a, b
+    return a[:, None, :], b[None, :, :]  # (N, 1, 4), (1, M, 4): broadcasting gives (N, M)
+
+
+def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, with 0 where den == 0."""
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
+
+
+def _inter_union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    iw = np.minimum(a[..., 2], b[..., 2])
+    iw -= np.maximum(a[..., 0], b[..., 0])
+    np.maximum(iw, 0, out=iw)
+    ih = np.minimum(a[..., 3], b[..., 3])
+    ih -= np.maximum(a[..., 1], b[..., 1])
+    np.maximum(ih, 0, out=ih)
+    iw *= ih  # intersection, in place
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    union = area_a + area_b
+    union -= iw
+    return iw, union
+
+
+def box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
+    """Intersection over union.
+
+    Args:
+        boxes1_xyxy: (N, 4) absolute xyxy boxes, ``x_min <= x_max``, ``y_min <= y_max``.
+        boxes2_xyxy: (M, 4) absolute xyxy boxes (M == N when ``aligned``).
+        aligned: if True, IoU of each row pair (N,) instead of the (N, M) matrix.
+
+    Returns:
+        (N, M) or (N,) float64 in [0, 1]; 0 where the union is 0.
+    """
+    a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    inter, union = _inter_union(a, b)
+    return _safe_divide(inter, union)
+
+
+def box_ioa(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
+    """Intersection over the area of the first box (COCO's IoU against crowd regions).
+
+    Returns:
+        (N, M) or (N,) float64 ``inter(a, b) / area(a)`` in [0, 1]; 0 where ``area(a)`` is 0.
+    """
+    a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    inter, _ = _inter_union(a, b)
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    return _safe_divide(inter, np.broadcast_to(area_a, inter.shape))
+
+
+def _enclosing_and_centers(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Enclosing box width, height and squared centre distance."""
+    cw = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
+    ch = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+    dx = (a[..., 0] + a[..., 2] - b[..., 0] - b[..., 2]) / 2
+    dy = (a[..., 1] + a[..., 3] - b[..., 1] - b[..., 3]) / 2
+    return cw, ch, dx * dx + dy * dy
+
+
+def generalized_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
+    """GIoU = IoU - (C - U) / C, with C the enclosing box area (Rezatofighi et al. 2019).
+
+    Returns:
+        (N, M) or (N,) float64 in [-1, 1]; the penalty term is 0 where C is 0.
+    """
+    a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    inter, union = _inter_union(a, b)
+    cw, ch, _ = _enclosing_and_centers(a, b)
+    enclosing = cw * ch
+    return _safe_divide(inter, union) - _safe_divide(enclosing - union, enclosing)
+
+
+def distance_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
+    """DIoU = IoU - d^2 / c^2: d the centre distance, c the enclosing box diagonal (Zheng et al. 2020).
+
+    Returns:
+        (N, M) or (N,) float64 in [-1, 1]; the penalty term is 0 where c is 0.
+    """
+    a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    inter, union = _inter_union(a, b)
+    cw, ch, dist2 = _enclosing_and_centers(a, b)
+    return _safe_divide(inter, union) - _safe_divide(dist2, cw * cw + ch * ch)
+
+
+def complete_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
+    """CIoU = DIoU - alpha * v, v measuring aspect-ratio consistency (Zheng et al. 2020).
+
+    ``v = 4 / pi^2 * (atan(w2 / h2) - atan(w1 / h1))^2`` (with ``atan2`` so zero heights are defined) and
+    ``alpha = v / (1 - IoU + v)`` (0 where that is 0).
+
+    Returns:
+        (N, M) or (N,) float64 in [-1.5, 1].
+    """
+    a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    inter, union = _inter_union(a, b)
+    iou = _safe_divide(inter, union)
+    cw, ch, dist2 = _enclosing_and_centers(a, b)
+    diou = iou - _safe_divide(dist2, cw * cw + ch * ch)
+    ang_a = np.arctan2(a[..., 2] - a[..., 0], a[..., 3] - a[..., 1])
+    ang_b = np.arctan2(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
+    v = (4 / np.pi**2) * (ang_b - ang_a) ** 2
+    alpha = _safe_divide(v, 1 - iou + v)
+    return diou - alpha * v

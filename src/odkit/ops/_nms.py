@@ -1,0 +1,195 @@
+"""Non-maximum suppression: greedy (as taught), class-aware, and soft NMS.
+
+Rule of greedy NMS here: drop boxes whose score is under ``score_threshold``; sort by score (stable, so
+ties keep input order); keep the top box; remove every other box whose IoU with it is **at or over**
+``iou_threshold``; repeat. torchvision.ops.nms removes only boxes strictly over the threshold, so the two
+differ exactly when an IoU equals the threshold (e.g. threshold 0.5 and two boxes overlapping by 1/3 of
+their area each); with ``iou_threshold=0`` this rule removes every other box, overlapping or not.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from odkit._typing import ArrayLike, FloatArray, IndexArray
+from odkit.boxes import validate_boxes
+from odkit.errors import BoxFormatError
+
+
+def _check_inputs(
+    boxes_xyxy: ArrayLike, scores: ArrayLike, iou_threshold: float, max_det: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    boxes = validate_boxes(boxes_xyxy, "xyxy", "boxes_xyxy")
+    sc = np.asarray(scores)
+    if sc.shape != (boxes.shape[0],):
+        raise BoxFormatError(f"scores must have shape ({boxes.shape[0]},) to match boxes_xyxy; got {sc.shape}")
+    if sc.dtype.kind not in "iuf":
+        raise BoxFormatError(f"scores must be real numbers; got dtype {sc.dtype}")
+    sc = sc.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(sc)):
+        i = int(np.flatnonzero(~np.isfinite(sc))[0])
+        raise BoxFormatError(f"scores[{i}] must be finite; got {sc[i]!r}")
+    if not 0.0 <= float(iou_threshold) <= 1.0:
+        raise ValueError(f"iou_threshold must be in [0, 1]; got {iou_threshold}")
+    if max_det is not None and int(max_det) < 0:
+        raise ValueError(f"max_det must be >= 0 or None; got {max_det}")
+    return boxes.astype(np.float64, copy=False), sc
+
+
+def _candidates(scores: np.ndarray, score_threshold: float | None) -> np.ndarray:
+    """Indices with score >= score_threshold, by descending score, ties in input order."""
+    idx = np.argsort(-scores, kind="stable")
+    if score_threshold is not None:
+        idx = idx[scores[idx] >= score_threshold]
+    return idx
+
+
+def _greedy(boxes: np.ndarray, order: np.ndarray, iou_threshold: float, max_det: int | None) -> IndexArray:
+    """Greedy NMS over ``boxes[order]`` (already sorted); returns kept entries of ``order``."""
+    limit = order.size if max_det is None else min(int(max_det), order.size)
+    if limit == 0:
+        return np.zeros(0, dtype=np.int64)
+    b = boxes[order]
+    x1, y1, x2, y2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
+    area = (x2 - x1) * (y2 - y1)
+    pos = np.arange(order.size)  # positions (in sorted order) still in play
+    keep: list[int] = []
+    while pos.size:
+        top = pos[0]
+        keep.append(int(top))
+        if len(keep) == limit:
+            break
+        x1r, y1r, x2r, y2r, ar = x1[1:], y1[1:], x2[1:], y2[1:], area[1:]
+        iw = np.minimum(x2r, x2[0])
+        iw -= np.maximum(x1r, x1[0])
+        np.maximum(iw, 0, out=iw)
+        ih = np.minimum(y2r, y2[0])
+        ih -= np.maximum(y1r, y1[0])
+        np.maximum(ih, 0, out=ih)
+        iw *= ih  # intersection
+        union = ar + area[0]
+        union -= iw
+        iou = np.divide(iw, union, out=np.zeros_like(iw), where=union > 0)  # zero union: IoU 0
+        survive = iou < iou_threshold
+        pos = pos[1:][survive]
+        x1, y1, x2, y2, area = x1r[survive], y1r[survive], x2r[survive], y2r[survive], ar[survive]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def nms(
+    boxes_xyxy: ArrayLike,
+    scores: ArrayLike,
+    iou_threshold: float,
+    score_threshold: float | None = None,
+    max_det: int | None = None,
+) -> IndexArray:
+    """Greedy non-maximum suppression (the rule in this module's docstring).
+
+    Args:
+        boxes_xyxy: (N, 4) absolute xyxy boxes.
+        scores: (N,) confidences; ties broken by input order (stable sort).
+        iou_threshold: a box whose IoU with a kept box is >= this is removed; in [0, 1].
+        score_threshold: boxes with a score under this are dropped first; None keeps all.
+        max_det: keep at most this many boxes (the highest-scoring); None for no limit.
+
+    Returns:
+        (K,) int64 indices into the inputs, by descending score.
+
+    Raises:
+        BoxFormatError: on shapes that disagree, NaN values or boxes with x_max < x_min.
+    """
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    return _greedy(boxes, _candidates(sc, score_threshold), float(iou_threshold), max_det)
+
+
+def batched_nms(
+    boxes_xyxy: ArrayLike,
+    scores: ArrayLike,
+    class_ids: ArrayLike,
+    iou_threshold: float,
+    score_threshold: float | None = None,
+    max_det: int | None = None,
+) -> IndexArray:
+    """Class-aware NMS: boxes of different classes never suppress each other.
+
+    Args:
+        boxes_xyxy: (N, 4) absolute xyxy boxes.
+        scores: (N,) confidences.
+        class_ids: (N,) integer class of each box.
+        iou_threshold, score_threshold, max_det: as in :func:`nms`; ``max_det`` counts all classes.
+
+    Returns:
+        (K,) int64 indices into the inputs, by descending score (ties in input order).
+    """
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    cls = np.asarray(class_ids)
+    if cls.shape != sc.shape:
+        raise BoxFormatError(f"class_ids must have shape {sc.shape} to match boxes_xyxy; got {cls.shape}")
+    order = _candidates(sc, score_threshold)
+    kept = np.zeros(sc.size, dtype=bool)
+    cls_sorted = cls[order]
+    # A stable sort by class keeps each class's boxes in score order.
+    by_class = np.argsort(cls_sorted, kind="stable")
+    starts = np.flatnonzero(np.r_[True, cls_sorted[by_class][1:] != cls_sorted[by_class][:-1]])
+    for start, stop in zip(starts, np.r_[starts[1:], by_class.size]):
+        group = order[by_class[start:stop]]
+        kept[_greedy(boxes, group, float(iou_threshold), max_det)] = True
+    result = order[kept[order]]
+    return result if max_det is None else result[: int(max_det)]
+
+
+def soft_nms(
+    boxes_xyxy: ArrayLike,
+    scores: ArrayLike,
+    iou_threshold: float = 0.3,
+    sigma: float = 0.5,
+    method: Literal["linear", "gaussian"] = "gaussian",
+    score_threshold: float = 0.001,
+    max_det: int | None = None,
+) -> tuple[IndexArray, FloatArray]:
+    """Soft-NMS (Bodla et al. 2017): decay the scores of overlapping boxes instead of removing them.
+
+    Repeatedly takes the box with the highest current score (ties: input order), then multiplies every
+    remaining score by ``1 - IoU`` where ``IoU >= iou_threshold`` ("linear") or by ``exp(-IoU^2 / sigma)``
+    ("gaussian", threshold unused); boxes whose score falls under ``score_threshold`` are dropped.
+
+    Returns:
+        (K,) int64 indices into the inputs in selection order (descending decayed score), and
+        (K,) float64 decayed scores.
+    """
+    if method not in ("linear", "gaussian"):
+        raise ValueError(f"method must be 'linear' or 'gaussian'; got {method!r}")
+    if method == "gaussian" and not sigma > 0:
+        raise ValueError(f"sigma must be > 0; got {sigma}")
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    order = _candidates(sc, score_threshold)
+    b = boxes[order]
+    cur = sc[order].copy()
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    limit = order.size if max_det is None else min(int(max_det), order.size)
+    keep: list[int] = []
+    kept_scores: list[float] = []
+    alive = np.arange(order.size)
+    while alive.size and len(keep) < limit:
+        j = int(np.argmax(cur[alive]))  # first maximum: ties go to the earlier (input-order) box
+        top = alive[j]
+        keep.append(int(order[top]))
+        kept_scores.append(float(cur[top]))
+        alive = np.delete(alive, j)
+        if not alive.size:
+            break
+        ob = b[alive]
+        iw = np.clip(np.minimum(ob[:, 2], b[top, 2]) - np.maximum(ob[:, 0], b[top, 0]), 0, None)
+        ih = np.clip(np.minimum(ob[:, 3], b[top, 3]) - np.maximum(ob[:, 1], b[top, 1]), 0, None)
+        inter = iw * ih
+        union = area[alive] + area[top] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        if method == "linear":
+            decay = np.where(iou >= iou_threshold, 1.0 - iou, 1.0)
+        else:
+            decay = np.exp(-(iou * iou) / sigma)
+        cur[alive] *= decay
+        alive = alive[cur[alive] >= score_threshold]
+    return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
