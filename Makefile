@@ -30,3 +30,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .hypothesis
+
+# Benchmarks: anchors (pycocotools, faster-coco-eval) go into the same venv; torchvision and tensorflow
+# need their own environments (see bench/README.md).
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(PY) bench/run_all.py
