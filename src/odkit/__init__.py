@@ -4,8 +4,8 @@ The core (``odkit.boxes``, ``odkit.ops``, ``odkit.eval``, ``odkit.io``) needs nu
 by ``odkit.models`` and training alone.
 """
 
-from odkit.boxes import BoxFormat as BoxFormat
 from odkit.boxes import Boxes as Boxes
+from odkit.boxes import BoxFormat as BoxFormat
 from odkit.boxes import Detections as Detections
 from odkit.boxes import GroundTruth as GroundTruth
 from odkit.boxes import box_convert as box_convert

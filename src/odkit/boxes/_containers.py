@@ -33,8 +33,9 @@ def _vector(values: ArrayLike | None, n: int, dtype: Any, name: str, default: An
     if arr.shape != (n,):
         raise BoxFormatError(f"{name} must have shape ({n},) to match the boxes; got {arr.shape}")
     if np.dtype(dtype).kind in "iu" and arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            bad = int(np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))[0])
+        not_int = ~np.isfinite(arr) | (arr != np.round(arr))
+        if not_int.any():
+            bad = int(np.flatnonzero(not_int)[0])
             raise BoxFormatError(f"{name}[{bad}] must be an integer; got {arr[bad]!r}")
     return _frozen(arr.astype(dtype))
 

@@ -1,0 +1,39 @@
+"""The ``odkit`` entry point: version, help, ``python -m odkit`` and the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from odkit import __version__
+from odkit.cli.main import main
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"odkit {__version__}"
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["no-such-command"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_python_dash_m_odkit() -> None:
+    out = subprocess.run([sys.executable, "-m", "odkit", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"odkit {__version__}"
+
+
+def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    written = list(tmp_path.iterdir())
+    assert written, "the demo wrote nothing"
