@@ -1,0 +1,144 @@
+"""Helpers shared by the readers and writers: issue collection, natural sort, image file lookup."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from odkit.errors import AnnotationError
+from odkit.io._model import Issue
+
+# Image extensions we look for (Ultralytics' list, lower case, without the dot).
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "gif", "jp2", "mpo", "dng", "heic",
+                    "heif", "avif")
+
+
+@dataclass
+class IssueLog:
+    """Collects problems while reading; ``strict`` turns every error into an ``AnnotationError`` at once."""
+
+    strict: bool = True
+    issues: list[Issue] = field(default_factory=list)
+
+    def error(self, code: str, file: str | os.PathLike[str], where: int | str | None, message: str) -> None:
+        """An error: raised when strict, recorded (and the offending item skipped by the caller) otherwise."""
+        if self.strict:
+            raise AnnotationError(file, where, message)
+        self.issues.append(Issue(code, "error", os.fspath(file), where, message))
+
+    def warning(self, code: str, file: str | os.PathLike[str], where: int | str | None, message: str) -> None:
+        """A warning: always recorded, never raised."""
+        self.issues.append(Issue(code, "warning", os.fspath(file), where, message))
+
+
+def natural_key(text: str) -> list[object]:
+    """Sort key that orders ``img2`` before ``img10``."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+def is_image_file(path: Path) -> bool:
+    """True when ``path``'s extension is a known image extension."""
+    return path.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files under ``folder`` (recursive), natural-sorted by relative path; hidden entries skipped."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        out.extend(Path(dirpath) / f for f in filenames if not f.startswith(".") and is_image_file(Path(f)))
+    return sorted(out, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
+
+
+def find_image(images_dir: Path, file_name: str, fallback_stems: Iterable[str] = ()) -> tuple[str, bool]:
+    """Find the image a file name refers to, relative to ``images_dir``.
+
+    Tries ``file_name`` as given, then its base name, then the same stem (or one of ``fallback_stems``)
+    with any image extension (this finds ``x.jpg`` for an annotation saying ``x.png`` or ``x``).
+
+    Returns:
+        (path relative to ``images_dir`` (posix), whether that file exists). When nothing is found the path
+        is ``file_name`` itself.
+    """
+    name = file_name.replace("\\", "/")
+    for cand in (name, Path(name).name):
+        if cand and (images_dir / cand).is_file():
+            return cand, True
+    stems = [Path(name).stem if Path(name).suffix.lower().lstrip(".") in IMAGE_EXTENSIONS else Path(name).name,
+             *fallback_stems]
+    for stem in stems:
+        if not stem:
+            continue
+        for ext in IMAGE_EXTENSIONS:
+            for e in (ext, ext.upper()):
+                if (images_dir / f"{stem}.{e}").is_file():
+                    return f"{stem}.{e}", True
+    return name, False
+
+
+def guess_images_dir(candidates: Iterable[Path], file_names: list[str]) -> Path | None:
+    """The first candidate folder in which some of ``file_names`` (or their stems) exist."""
+    sample = file_names[:20]
+    for cand in candidates:
+        if not cand.is_dir():
+            continue
+        if not sample:
+            return cand
+        if any(find_image(cand, f)[1] for f in sample):
+            return cand
+    return None
+
+
+def as_int(text: str) -> int:
+    """Parse an int that may be written as a float (``"640.0"``); raises ValueError otherwise."""
+    value = float(text)
+    if value != int(value):
+        raise ValueError(f"{text!r} is not an integer")
+    return int(value)
+
+
+@dataclass
+class WriteReport:
+    """What a writer wrote, and what it could not represent.
+
+    Attributes:
+        fmt: the format written.
+        path: the file or folder written.
+        images: number of images written.
+        boxes: number of boxes written.
+        issues: objects or images skipped or changed, each with its image file and object index
+            (e.g. crowd boxes a format cannot represent, coordinates rounded to whole pixels).
+    """
+
+    fmt: str
+    path: str
+    images: int = 0
+    boxes: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    def skip(self, code: str, file: str, where: int | str | None, message: str) -> None:
+        """Record an object or image that was not written."""
+        self.issues.append(Issue(code, "warning", file, where, message))
+
+    def summary(self) -> str:
+        """One line per kind of problem, with counts."""
+        counts: dict[str, int] = {}
+        for i in self.issues:
+            counts[i.code] = counts.get(i.code, 0) + 1
+        lines = [f"wrote {self.images} images, {self.boxes} boxes as {self.fmt} to {self.path}"]
+        lines += [f"  {code}: {n}" for code, n in sorted(counts.items())]
+        return "\n".join(lines)
+
+
+def image_dir_candidates(*bases: Path) -> list[Path]:
+    """Usual image folders around annotation files: ``images/``, ``JPEGImages/`` (also one level down)."""
+    out: list[Path] = []
+    for base in bases:
+        out += [base / "images", base / "JPEGImages"]
+        if base.is_dir():
+            subs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
+            out += [d / n for d in subs for n in ("images", "JPEGImages")]
+    return [*out, *bases]
