@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from odkit.errors import DatasetError
 from odkit.io._coco import read_coco, write_coco
@@ -146,6 +149,7 @@ def write_annotations(
     fmt: AnnotationFormat | str,
     *,
     copy_images: str = "none",
+    progress: bool | None = None,
     **options: Any,
 ) -> WriteReport:
     """Write ``dataset`` in ``fmt``.
@@ -160,6 +164,7 @@ def write_annotations(
         copy_images: ``"none"`` (annotations only; file names unchanged), ``"copy"`` or ``"symlink"``: put
             the images into the output folder, laid out as the format's tools expect, and point the
             annotations at them.
+        progress: tqdm bar on stderr while copying images; None = only for 500+ images on a terminal.
         **options: ``one_based`` for CSV.
 
     Returns:
@@ -179,7 +184,8 @@ def write_annotations(
     if copy_images != "none":
         layout = _output_layout(dataset, f)
         images = []
-        for im in dataset.images:
+        show = (len(dataset) >= 500 and sys.stderr.isatty()) if progress is None else progress
+        for im in tqdm(dataset.images, disable=not show, desc="images", unit="img", file=sys.stderr):
             src = dataset.image_path(im)
             dst = base / layout[im.id]
             if not src.is_file():

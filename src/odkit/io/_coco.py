@@ -115,7 +115,7 @@ def read_coco(
         if exists and rel != file_name.replace("\\", "/"):
             log.warning("file_name_mismatch", path, f"images[id={image_id}]",
                         f"file_name {file_name!r} not found; using {rel!r}")
-        images.append(ImageRecord(image_id, file_name, rel, w, h))
+        images.append(ImageRecord(image_id, file_name, rel, w, h, str(path)))
 
     per_image: dict[int, list[int]] = {r[0]: [] for r in records}
     boxes = np.zeros((len(raw_anns), 4), np.float64)

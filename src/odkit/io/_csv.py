@@ -152,7 +152,7 @@ def read_csv(
         if exists and rel != file_name:
             log.warning("file_name_mismatch", path, None, f"{file_name!r} not found; using {rel!r}")
         w, h = sizes[file_name]
-        images.append(ImageRecord(image_id, file_name, rel, w, h))
+        images.append(ImageRecord(image_id, file_name, rel, w, h, str(path)))
         objs = []
         for cls, box in per_image[file_name]:
             if cls not in name_to_id:

@@ -70,6 +70,8 @@ class ImageRecord:
             is wrong (e.g. ``.png`` for a ``.jpg``) and the reader found the real file.
         width: width in pixels as annotated; 0 when unknown.
         height: height in pixels as annotated; 0 when unknown.
+        annotation_file: the file this image's annotations were read from (VOC XML, YOLO label txt, COCO
+            JSON, CSV), "" when unknown or when there is none (a YOLO image without a label file).
     """
 
     id: int
@@ -77,6 +79,7 @@ class ImageRecord:
     path: str
     width: int = 0
     height: int = 0
+    annotation_file: str = ""
 
     @property
     def image_hw(self) -> tuple[int, int]:

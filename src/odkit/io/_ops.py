@@ -100,7 +100,7 @@ def merge_datasets(*datasets: Dataset) -> Dataset:
             new_id = len(images) + 1
             new_ids[im.id] = new_id
             path = d.image_path(im).as_posix()
-            images.append(ImageRecord(new_id, im.file_name, path, im.width, im.height))
+            images.append(ImageRecord(new_id, im.file_name, path, im.width, im.height, im.annotation_file))
             ann = d.annotations[im.id]
             cats = np.array([id_map[c] for c in ann.category_ids.tolist()], np.int64)
             annotations[new_id] = ann.with_(category_ids=cats)

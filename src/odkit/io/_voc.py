@@ -162,7 +162,7 @@ def read_voc(
         if exists and rel != file_name:
             log.warning("file_name_mismatch", f, "filename",
                         f"<filename> {file_name!r} not found in {root}; using {rel!r}")
-        images.append(ImageRecord(image_id, file_name, rel, p["width"], p["height"]))
+        images.append(ImageRecord(image_id, file_name, rel, p["width"], p["height"], str(f)))
         stem_to_id[f.stem] = image_id
         rows = []
         for i, (name, box, flags, extra) in enumerate(p["objects"]):

@@ -213,7 +213,7 @@ def read_yolo(
         h, w = info.image_hw
         if info.error:
             log.error("unreadable_image", p, None, f"image needed to denormalize YOLO boxes: {info.error}")
-        images.append(ImageRecord(image_id, rel, rel, w, h))
+        images.append(ImageRecord(image_id, rel, rel, w, h, str(lf) if lf.is_file() else ""))
         if not lf.is_file():
             continue
         rows = _parse_labels(lf, len(names), log)
