@@ -168,16 +168,12 @@ def make_coco_gt_and_results(
     }
     results = [
         {"image_id": im, "category_id": c, "bbox": b, "score": s}
-        for im, c, b, s in zip(
-            image_ids[det_image].tolist(), det_cat.tolist(), det_xywh.tolist(), det_score.tolist()
-        )
+        for im, c, b, s in zip(image_ids[det_image].tolist(), det_cat.tolist(), det_xywh.tolist(), det_score.tolist())
     ]
     return gt, results
 
 
-def write_coco_synth(
-    out_dir: str | Path, seed: int = 0, n_images: int = 5000, n_categories: int = 80
-) -> None:
+def write_coco_synth(out_dir: str | Path, seed: int = 0, n_images: int = 5000, n_categories: int = 80) -> None:
     """Write ``gt.json`` and ``results.json`` of :func:`make_coco_gt_and_results` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,281 @@
+"""Fast loaders from COCO JSON (an instances file and a results list) straight into flat arrays.
+
+No per-annotation Python objects are built beyond what ``json`` itself returns: each field is pulled out
+with one list comprehension and turned into an array, and validation is vectorized; only when something
+is wrong is the input scanned entry by entry, to name the first bad entry.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from odkit.errors import AnnotationError, EvaluationError
+
+__all__ = ["CocoDetections", "CocoGroundTruth", "load_coco_ground_truth", "load_coco_results"]
+
+PathOrData = str | os.PathLike[str] | dict[str, Any] | list[Any]
+
+
+def _read_json(source: Any, what: str) -> tuple[Any, str]:
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as f:
+                return json.load(f), path
+        except json.JSONDecodeError as exc:
+            raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    return source, f"<{what}>"
+
+
+def _sorted_ids(ids: Sequence[Hashable]) -> list[Hashable]:
+    """Ids in pycocotools' order (sorted) when they are mutually comparable, else in given order."""
+    try:
+        return sorted(ids)  # type: ignore[type-var]
+    except TypeError:
+        return list(ids)
+
+
+@dataclass(frozen=True, eq=False)
+class CocoGroundTruth:
+    """A COCO instances file as flat arrays.
+
+    Attributes:
+        image_ids: image ids in evaluation order (sorted when comparable); index i is image i.
+        class_ids: category ids in evaluation order (sorted when comparable).
+        class_names: category name per class index.
+        gt_image: (G,) int64 image index per annotation.
+        gt_class: (G,) int64 class index.
+        gt_xyxy: (G, 4) float64 absolute xyxy (``x_max = x + w``).
+        gt_box_area: (G,) float64 ``w*h`` of the bbox.
+        gt_area: (G,) float64 the ``area`` field (the bbox ``w*h`` when the field is absent).
+        gt_crowd: (G,) bool ``iscrowd``.
+        path: where it came from, for messages.
+    """
+
+    image_ids: list[Hashable]
+    class_ids: list[Hashable]
+    class_names: list[str]
+    gt_image: np.ndarray
+    gt_class: np.ndarray
+    gt_xyxy: np.ndarray
+    gt_box_area: np.ndarray
+    gt_area: np.ndarray
+    gt_crowd: np.ndarray
+    path: str
+
+
+@dataclass(frozen=True, eq=False)
+class CocoDetections:
+    """A COCO results list as flat arrays, indices into a :class:`CocoGroundTruth`'s id lists.
+
+    Attributes:
+        det_image: (N,) int64 image index.
+        det_class: (N,) int64 class index.
+        det_xyxy: (N, 4) float64 absolute xyxy (``x_max = x + w``).
+        det_area: (N,) float64 ``w*h``.
+        det_score: (N,) float64.
+    """
+
+    det_image: np.ndarray
+    det_class: np.ndarray
+    det_xyxy: np.ndarray
+    det_area: np.ndarray
+    det_score: np.ndarray
+
+
+def _xywh_to_arrays(bbox_xywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y, w, h = bbox_xywh.T
+    return np.stack([x, y, x + w, y + h], axis=1), w * h
+
+
+def _numeric_array(values: list[Any], shape_tail: tuple[int, ...], allow_bool: bool = False) -> np.ndarray | None:
+    """float64 array of ``values`` when every item is a real number (bools only if allowed), else None."""
+    try:
+        arr = np.array(values)
+    except (ValueError, TypeError):
+        return None
+    if (
+        arr.dtype.kind not in ("bif" if allow_bool else "if")
+        or arr.shape[1:] != shape_tail
+        or arr.shape[0] != len(values)
+    ):
+        return None
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_entry(entry: Any, img_index: dict[Hashable, int], cls_index: dict[Hashable, int], gt: bool) -> str:
+    """Why one annotation / result entry is invalid, or '' when it is fine."""
+    if not isinstance(entry, dict):
+        return f"expected an object, got {type(entry).__name__}"
+    keys = ("image_id", "category_id", "bbox") + (() if gt else ("score",))
+    for key in keys:
+        if key not in entry:
+            return f"missing key {key!r}"
+    try:
+        if entry["image_id"] not in img_index:
+            what = "images" if gt else "the ground truth (results must correspond to the GT set)"
+            return f"image_id {entry['image_id']!r} is not in {what}"
+        if entry["category_id"] not in cls_index:
+            return f"category_id {entry['category_id']!r} is not in the ground truth's categories"
+    except TypeError:
+        return f"ids must be hashable; got image_id={entry['image_id']!r}, category_id={entry['category_id']!r}"
+    bbox = entry["bbox"]
+    if (
+        not isinstance(bbox, (list, tuple))
+        or len(bbox) != 4
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+    ):
+        return f"bbox must be [x, y, w, h] (4 numbers); got {bbox!r}"
+    if not all(math.isfinite(v) for v in bbox):
+        return f"bbox must be finite; got {bbox!r}"
+    if bbox[2] < 0 or bbox[3] < 0:
+        return f"bbox has a negative width or height: {bbox!r}"
+    for key in ("score",) if not gt else ("area", "iscrowd"):
+        if gt and key not in entry:
+            continue
+        v = entry[key]
+        if not isinstance(v, (int, float)) or (isinstance(v, bool) and key != "iscrowd"):
+            return f"{key} must be a number; got {v!r}"
+        if not math.isfinite(v):
+            return f"{key} must be finite; got {v!r}"
+        if key == "area" and v < 0:
+            return f"area must be >= 0; got {v!r}"
+    return ""
+
+
+def _first_bad(
+    entries: list[Any], img_index: dict[Hashable, int], cls_index: dict[Hashable, int], gt: bool
+) -> tuple[int, str]:
+    for i, entry in enumerate(entries):
+        msg = _check_entry(entry, img_index, cls_index, gt)
+        if msg:
+            return i, msg
+    return -1, "invalid entry"
+
+
+def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
+    """Load a COCO instances file (or its parsed dict) into flat arrays.
+
+    Args:
+        source: path to the JSON file, or the already-parsed dict (not modified).
+
+    Returns:
+        the ground truth; all images of ``images`` and all categories of ``categories`` take part.
+
+    Raises:
+        AnnotationError: naming ``annotations[i]`` (or the section) when something is malformed: missing
+            keys, an unknown image or category id, a bbox that is not 4 finite numbers with w, h >= 0,
+            a negative or non-finite ``area``.
+    """
+    data, path = _read_json(source, "ground truth")
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise AnnotationError(path, None, "expected a COCO instances object with an 'images' list")
+    cats = data.get("categories")
+    if not isinstance(cats, list):
+        raise AnnotationError(path, None, "expected a 'categories' list")
+    anns = data.get("annotations", [])
+    try:
+        raw_img_ids = [img["id"] for img in data["images"]]
+        raw_cls = {c["id"]: str(c.get("name", c["id"])) for c in cats}
+    except (KeyError, TypeError) as exc:
+        raise AnnotationError(path, "images/categories", f"every image and category needs an 'id' ({exc})") from None
+    if len(set(raw_img_ids)) != len(raw_img_ids):
+        raise AnnotationError(path, "images", "image ids must be unique")
+    image_ids = _sorted_ids(raw_img_ids)
+    class_ids = _sorted_ids(list(raw_cls))
+    img_index = {v: i for i, v in enumerate(image_ids)}
+    cls_index = {v: i for i, v in enumerate(class_ids)}
+
+    bad = False
+    try:
+        gt_image = np.fromiter((img_index[a["image_id"]] for a in anns), dtype=np.int64, count=len(anns))
+        gt_class = np.fromiter((cls_index[a["category_id"]] for a in anns), dtype=np.int64, count=len(anns))
+        bbox = _numeric_array([a["bbox"] for a in anns], (4,))
+        crowd = _numeric_array([a.get("iscrowd", 0) for a in anns], (), allow_bool=True)
+        area_raw = [a.get("area") for a in anns]
+    except (KeyError, TypeError):
+        bad = True
+    if bad or bbox is None or crowd is None:
+        i, msg = _first_bad(anns, img_index, cls_index, gt=True)
+        raise AnnotationError(path, f"annotations[{i}]", msg)
+    if len(anns) == 0:
+        bbox = np.zeros((0, 4))
+    gt_xyxy, gt_box_area = _xywh_to_arrays(bbox)
+    if any(v is None for v in area_raw):
+        area_raw = [b if v is None else v for v, b in zip(area_raw, gt_box_area.tolist())]
+    area = _numeric_array(area_raw, ())
+    bad_rows = ~np.isfinite(bbox).all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0)
+    if area is None:
+        bad_rows = np.ones(len(anns), dtype=bool)
+    else:
+        bad_rows |= ~np.isfinite(area) | (area < 0)
+    if bad_rows.any():
+        i = int(np.flatnonzero(bad_rows)[0])
+        raise AnnotationError(path, f"annotations[{i}]", _check_entry(anns[i], img_index, cls_index, True))
+    return CocoGroundTruth(
+        image_ids=image_ids,
+        class_ids=class_ids,
+        class_names=[raw_cls[c] for c in class_ids],
+        gt_image=gt_image,
+        gt_class=gt_class,
+        gt_xyxy=gt_xyxy,
+        gt_box_area=gt_box_area,
+        gt_area=np.asarray(area, dtype=np.float64).reshape(-1),
+        gt_crowd=crowd.astype(bool) if crowd.size else np.zeros(0, dtype=bool),
+        path=path,
+    )
+
+
+def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections:
+    """Load a COCO results list ``[{image_id, category_id, bbox: [x, y, w, h], score}]`` into flat arrays.
+
+    The list order is kept: it is the tie-break between equal scores (as in pycocotools).
+
+    Args:
+        source: path to the JSON file, or the parsed list (not modified).
+        gt: the ground truth the results refer to.
+
+    Returns:
+        the detections.
+
+    Raises:
+        EvaluationError: naming ``results[i]`` for the first bad entry: not an object, a missing key, an
+            image id not in the GT (pycocotools: "Results do not correspond to current coco set"), a
+            category id not in the GT's categories, a bbox that is not 4 finite numbers, a negative
+            width or height, a score that is not a finite number. Nothing is dropped silently.
+    """
+    data, path = _read_json(source, "results")
+    if not isinstance(data, list):
+        raise EvaluationError(f"{path}: expected a list of result objects, got {type(data).__name__}")
+    img_index = {v: i for i, v in enumerate(gt.image_ids)}
+    cls_index = {v: i for i, v in enumerate(gt.class_ids)}
+    n = len(data)
+    arrays = None
+    try:
+        det_image = np.fromiter((img_index[d["image_id"]] for d in data), dtype=np.int64, count=n)
+        det_class = np.fromiter((cls_index[d["category_id"]] for d in data), dtype=np.int64, count=n)
+        bbox = _numeric_array([d["bbox"] for d in data], (4,)) if n else np.zeros((0, 4))
+        score = _numeric_array([d["score"] for d in data], ()) if n else np.zeros(0)
+        if bbox is not None and score is not None:
+            arrays = (det_image, det_class, bbox, score)
+    except (KeyError, TypeError):
+        arrays = None
+    if arrays is None:
+        i, msg = _first_bad(data, img_index, cls_index, gt=False)
+        raise EvaluationError(f"{path}: results[{i}]: {msg}")
+    det_image, det_class, bbox, score = arrays
+    bad_rows = ~np.isfinite(bbox).all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0) | ~np.isfinite(score)
+    if bad_rows.any():
+        i = int(np.flatnonzero(bad_rows)[0])
+        raise EvaluationError(f"{path}: results[{i}]: {_check_entry(data[i], img_index, cls_index, False)}")
+    det_xyxy, det_area = _xywh_to_arrays(bbox)
+    return CocoDetections(
+        det_image=det_image, det_class=det_class, det_xyxy=det_xyxy, det_area=det_area, det_score=score
+    )

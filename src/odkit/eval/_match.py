@@ -1,0 +1,152 @@
+"""Vectorized COCO matching: candidate (detection, GT) pairs and pycocotools' greedy match for all groups.
+
+A *group* is one (category, image) cell (or one image, for class-agnostic matching). pycocotools loops
+over groups, thresholds and detections in Python; here every group advances in lockstep: step ``s``
+matches, in all groups at once and for all (area range, IoU threshold) pairs at once, the ``s``-th
+detection (in score order) of each group that has at least one candidate GT. Groups share no GTs, so the
+steps are independent across groups and equal to the per-group loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Pairs", "candidate_pairs", "greedy_match", "rank_in_group"]
+
+
+def rank_in_group(group: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal values in a sorted ``group`` array; (N,) int64."""
+    n = group.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.searchsorted(group, group, side="left")
+    return np.arange(n, dtype=np.int64) - first
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Flat (detection, GT) pairs, sorted by detection then GT index.
+
+    Attributes:
+        det: (P,) int64 detection index.
+        gt: (P,) int64 GT index.
+        iou: (P,) float64 IoU; for a crowd GT the intersection over the detection's area.
+    """
+
+    det: np.ndarray
+    gt: np.ndarray
+    iou: np.ndarray
+
+
+def candidate_pairs(
+    det_group: np.ndarray,
+    det_xyxy: np.ndarray,
+    det_area: np.ndarray,
+    gt_group: np.ndarray,
+    gt_xyxy: np.ndarray,
+    gt_box_area: np.ndarray,
+    gt_crowd: np.ndarray,
+    min_iou: float,
+) -> Pairs:
+    """All (detection, GT) pairs of the same group with IoU >= ``min_iou``.
+
+    The IoU is computed as pycocotools' C ``bbIou``: ``w = min(x2) - max(x1)`` (0 when <= 0), the same for
+    ``h``, ``i = w*h``, union ``da + ga - i`` or ``da`` for a crowd GT, with ``da``/``ga`` the boxes' ``w*h``.
+
+    Args:
+        det_group: (N,) int64 group key per detection, sorted ascending.
+        det_xyxy: (N, 4) float64 detection boxes, absolute xyxy.
+        det_area: (N,) float64 ``w*h`` of each detection box.
+        gt_group: (G,) int64 group key per GT, sorted ascending.
+        gt_xyxy: (G, 4) float64 GT boxes, absolute xyxy.
+        gt_box_area: (G,) float64 ``w*h`` of each GT box (not the annotation's ``area``).
+        gt_crowd: (G,) bool crowd flags.
+        min_iou: pairs below this are dropped.
+
+    Returns:
+        the kept pairs, sorted by detection then GT.
+    """
+    start = np.searchsorted(gt_group, det_group, side="left")
+    count = np.searchsorted(gt_group, det_group, side="right") - start
+    total = int(count.sum())
+    p_det = np.repeat(np.arange(det_group.shape[0], dtype=np.int64), count)
+    offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    p_gt = start[p_det] + offset
+    d = det_xyxy[p_det]
+    g = gt_xyxy[p_gt]
+    w = np.minimum(d[:, 2], g[:, 2]) - np.maximum(d[:, 0], g[:, 0])
+    h = np.minimum(d[:, 3], g[:, 3]) - np.maximum(d[:, 1], g[:, 1])
+    inter = np.where((w > 0) & (h > 0), w * h, 0.0)
+    da = det_area[p_det]
+    union = np.where(gt_crowd[p_gt], da, da + gt_box_area[p_gt] - inter)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(inter > 0, inter / union, 0.0)
+    keep = iou >= min_iou
+    return Pairs(det=p_det[keep], gt=p_gt[keep], iou=iou[keep])
+
+
+def greedy_match(
+    pairs: Pairs,
+    det_group: np.ndarray,
+    n_det: int,
+    thresholds: np.ndarray,
+    gt_ignore: np.ndarray,
+    gt_crowd: np.ndarray,
+) -> np.ndarray:
+    """pycocotools' greedy matching for every group, area range and IoU threshold at once.
+
+    Per group, detections are taken in index order (callers sort them by descending score, stable). Each
+    takes, among GTs with IoU >= t that are unmatched (or crowd), the non-ignored one with the highest IoU,
+    or, when there is none, the ignored one with the highest IoU; ties go to the later GT (higher index),
+    as pycocotools' ``>=`` scan over GTs sorted with ignored last does.
+
+    Args:
+        pairs: candidate pairs from :func:`candidate_pairs`.
+        det_group: (N,) int64 sorted group key per detection.
+        n_det: N.
+        thresholds: (T,) float64 thresholds (already capped at ``1 - 1e-10``).
+        gt_ignore: (A, G) bool ignore flag of each GT per area range.
+        gt_crowd: (G,) bool; a crowd GT can be matched many times.
+
+    Returns:
+        (A, T, N) int64 index of the matched GT, -1 where unmatched.
+    """
+    n_area = gt_ignore.shape[0]
+    n_thr = thresholds.shape[0]
+    match = np.full((n_area, n_thr, n_det), -1, dtype=np.int64)
+    if pairs.det.size == 0:
+        return match
+    gt_taken = np.zeros((n_area, n_thr, gt_ignore.shape[1]), dtype=bool)
+    # step of each pair: rank of its detection among the group's detections that have candidates
+    cand_det = np.unique(pairs.det)
+    step_of_det = np.empty(n_det, dtype=np.int64)
+    step_of_det[cand_det] = rank_in_group(det_group[cand_det])
+    step = step_of_det[pairs.det]
+    order = np.argsort(step, kind="stable")
+    p_det, p_gt, p_iou = pairs.det[order], pairs.gt[order], pairs.iou[order]
+    bounds = np.searchsorted(step[order], np.arange(int(step.max()) + 2), side="left")
+    thr = thresholds[None, :, None]
+    for s in range(bounds.size - 1):
+        lo, hi = int(bounds[s]), int(bounds[s + 1])
+        dets, gts, ious = p_det[lo:hi], p_gt[lo:hi], p_iou[lo:hi]
+        new_seg = np.empty(hi - lo, dtype=bool)
+        new_seg[0] = True
+        np.not_equal(dets[1:], dets[:-1], out=new_seg[1:])
+        starts = np.flatnonzero(new_seg)
+        seg = np.cumsum(new_seg) - 1
+        valid = (ious >= thr) & (~gt_taken[:, :, gts] | gt_crowd[gts])  # (A, T, P)
+        keep_class = ~gt_ignore[:, gts][:, None, :]  # (A, 1, P): non-ignored GT
+        has_kept = np.logical_or.reduceat(valid & keep_class, starts, axis=2)  # (A, T, S)
+        sel = valid & (keep_class == has_kept[:, :, seg])
+        masked = np.where(sel, ious, -1.0)
+        best = np.maximum.reduceat(masked, starts, axis=2)
+        pos = np.where(sel & (masked == best[:, :, seg]), np.arange(hi - lo), -1)
+        choice = np.maximum.reduceat(pos, starts, axis=2)  # (A, T, S) local pair index or -1
+        a_hit, t_hit, s_hit = np.nonzero(choice >= 0)
+        chosen = choice[a_hit, t_hit, s_hit]
+        g_hit = gts[chosen]
+        gt_taken[a_hit, t_hit, g_hit] = True
+        match[a_hit, t_hit, dets[chosen]] = g_hit
+    return match
