@@ -31,6 +31,8 @@ def _read_json(source: Any, what: str) -> tuple[Any, str]:
                 return json.load(f), path
         except json.JSONDecodeError as exc:
             raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        except OSError as exc:
+            raise AnnotationError(path, None, f"cannot read the {what} file: {exc.strerror}") from None
     return source, f"<{what}>"
 
 

@@ -1,0 +1,59 @@
+"""``odkit eval GT PRED``: COCO bbox evaluation of a results list against a COCO instances file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gt", type=Path, help="COCO instances JSON (images, annotations, categories)")
+    parser.add_argument("pred", type=Path, help="COCO results JSON: [{image_id, category_id, bbox: [x,y,w,h], score}]")
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the stats and per-class data")
+    parser.add_argument("--per-class", action="store_true", help="print the per-class table")
+    parser.add_argument(
+        "--iou-thresholds",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="T",
+        help="IoU thresholds (default: 0.50:0.05:0.95)",
+    )
+    parser.add_argument(
+        "--max-dets",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="M",
+        help="detections kept per image and class (default: 1 10 100); AP uses the largest",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from odkit.eval import COCOEvaluator, COCOParams
+
+    kwargs = {}
+    if args.iou_thresholds is not None:
+        kwargs["iou_thresholds"] = args.iou_thresholds
+    if args.max_dets is not None:
+        kwargs["max_dets"] = tuple(args.max_dets)
+    try:
+        params = COCOParams(**kwargs)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = COCOEvaluator.from_coco(args.gt, args.pred, params).compute()
+    print(result)
+    if args.per_class:
+        print()
+        print(result.per_class_table())
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        tmp.write_text(json.dumps(result.to_dict(), indent=1))
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0
