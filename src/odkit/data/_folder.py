@@ -1,0 +1,274 @@
+"""``ImageFolderDataset``: decoded, resized, batched images from a list of files, decoded in parallel.
+
+Numpy by default; torch tensors on request (torch is imported only then). The dataset is both
+
+* a map-style dataset: ``len(ds)`` batches (or elements when ``batch_size=None``) and ``ds[i]`` in the
+  stable ``file_paths`` order, so ``torch.utils.data.DataLoader(ds, batch_size=None)`` works, and
+* an iterable: ``for images, labels in ds`` runs one epoch, reshuffled per epoch when ``shuffle=True``,
+  decoding on a thread pool with at most ``num_workers + prefetch`` batches in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from odkit.data._decode import ImageDecodeError, load_image
+from odkit.data._resize import crop_to_aspect_ratio, resize_image, resize_with_pad
+
+__all__ = ["ImageFolderDataset"]
+
+_UNBATCHED_CHUNK = 32
+
+
+class ImageFolderDataset:
+    """Images and labels from files; built by :func:`image_dataset_from_directory`.
+
+    Attributes:
+        file_paths: file per element, in dataset order (the order of ``ds[i]`` and of an unshuffled epoch).
+        labels: (N,) int32 label index per file, or None.
+        class_names: class name per label index, or None.
+        image_hw: output (height, width) in pixels.
+        num_channels: 1, 3 or 4.
+        batch_size: elements per batch (the last batch may be shorter), or None for single elements.
+        skipped_files: files that could not be decoded so far (``on_error="skip"``).
+    """
+
+    def __init__(
+        self,
+        file_paths: Sequence[str],
+        labels: np.ndarray | None,
+        class_names: Sequence[str] | None,
+        *,
+        label_mode: str | None = "int",
+        num_channels: int = 3,
+        image_hw: tuple[int, int] = (256, 256),
+        interpolation: str = "bilinear",
+        crop_to_aspect_ratio: bool = False,
+        pad_to_aspect_ratio: bool = False,
+        data_format: str = "channels_last",
+        batch_size: int | None = 32,
+        shuffle: bool = False,
+        seed: int = 0,
+        on_error: str = "skip",
+        cache: bool = False,
+        num_workers: int | None = None,
+        prefetch: int = 2,
+        output: str = "numpy",
+    ) -> None:
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
+        if output not in ("numpy", "torch"):
+            raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
+        if batch_size is not None and int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
+        self.file_paths: list[str] = list(file_paths)
+        self.labels = None if labels is None else np.array(labels, dtype=np.int32)
+        self.class_names: list[str] | None = None if class_names is None else list(class_names)
+        self.label_mode = label_mode if self.labels is not None else None
+        self.num_classes = len(self.class_names) if self.class_names else 0
+        self.num_channels = int(num_channels)
+        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.data_format = data_format
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.on_error = on_error
+        self.cache = bool(cache)
+        self.num_workers = max(1, int(num_workers if num_workers is not None else min(4, os.cpu_count() or 1)))
+        self.prefetch = max(0, int(prefetch))
+        self.output = output
+        self.dtype = np.dtype(np.uint8 if interpolation == "nearest" else np.float32)
+        self.skipped_files: list[str] = []
+        self._cache: dict[int, np.ndarray] = {}
+        self._epoch = 0
+
+    # ---- sizes and single items -------------------------------------------------------------------
+
+    @property
+    def element_shape(self) -> tuple[int, int, int]:
+        """Shape of one image: (H, W, C), or (C, H, W) with ``data_format="channels_first"``."""
+        h, w = self.image_hw
+        if self.data_format == "channels_first":
+            return (self.num_channels, h, w)
+        return (h, w, self.num_channels)
+
+    def __len__(self) -> int:
+        n = len(self.file_paths)
+        return n if self.batch_size is None else -(-n // self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        """Batch ``index`` (or element ``index`` when unbatched) in ``file_paths`` order, never shuffled.
+
+        Raises:
+            IndexError: if ``index`` is out of range.
+            ImageDecodeError: if an image cannot be decoded (map-style access cannot skip).
+        """
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of length {n}")
+        index %= n
+        if self.batch_size is None:
+            image = self._image(index)
+            return self._convert(self._element(image, index))
+        positions = np.arange(index * self.batch_size, min((index + 1) * self.batch_size, len(self.file_paths)))
+        images, kept = self._load(positions, skip=False)
+        return self._convert(self._batch(images, kept))
+
+    def load_image(self, index: int) -> np.ndarray:
+        """The processed image of ``file_paths[index]``: ``element_shape``, ``dtype``."""
+        return self._image(index)
+
+    # ---- iteration --------------------------------------------------------------------------------
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """(N,) int64 file positions in the order epoch ``epoch`` yields them (identity unless shuffled)."""
+        n = len(self.file_paths)
+        if not self.shuffle:
+            return np.arange(n, dtype=np.int64)
+        return np.random.default_rng([self.seed, int(epoch)]).permutation(n).astype(np.int64)
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch = self._epoch
+        self._epoch += 1
+        return self.iter_epoch(epoch)
+
+    def iter_epoch(self, epoch: int = 0, *, with_paths: bool = False) -> Iterator[Any]:
+        """Yield one epoch: ``(images, labels)`` (or ``images`` alone when there are no labels).
+
+        Args:
+            epoch: epoch number; with ``shuffle`` it selects the permutation (``epoch_order(epoch)``).
+            with_paths: also yield the list of file paths of each batch (or the path of each element)
+                as the last tuple item, so predictions line up with files.
+
+        Yields:
+            Batches of ``(B, *element_shape)`` images and labels: int32 (B,) for ``"int"``, float32
+            (B, num_classes) one-hot for ``"categorical"``, float32 (B, 1) for ``"binary"``. Unbatched:
+            one image and one label. A batch holding an image that cannot be decoded is shorter by one
+            (``on_error="skip"``); a warning names the file and a count is warned at the end of the epoch.
+        """
+        order = self.epoch_order(epoch)
+        chunk = self.batch_size or _UNBATCHED_CHUNK
+        chunks = [order[i : i + chunk] for i in range(0, len(order), chunk)]
+        skipped_before = len(self.skipped_files)
+        pool = ThreadPoolExecutor(self.num_workers) if self.num_workers > 1 else None
+        pending: deque[Future[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]] = deque()
+        try:
+            next_chunk = 0
+            while next_chunk < len(chunks) or pending:
+                while next_chunk < len(chunks) and len(pending) < self.num_workers + self.prefetch:
+                    positions = chunks[next_chunk]
+                    skip = self.on_error == "skip"
+                    pending.append(pool.submit(self._load, positions, skip) if pool else self._load(positions, skip))
+                    next_chunk += 1
+                item = pending.popleft()
+                images, kept = item.result() if isinstance(item, Future) else item
+                yield from self._emit(images, kept, with_paths)
+        finally:
+            for item in pending:
+                if isinstance(item, Future):
+                    item.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        skipped = len(self.skipped_files) - skipped_before
+        if skipped:
+            warnings.warn(
+                f"skipped {skipped} unreadable image(s) of {len(order)} this epoch; see ds.skipped_files",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def _emit(self, images: np.ndarray, kept: np.ndarray, with_paths: bool) -> Iterator[Any]:
+        if self.batch_size is not None:
+            if len(kept):
+                out = self._convert(self._batch(images, kept))
+                yield (*out, [self.file_paths[i] for i in kept]) if with_paths else out
+            return
+        for image, position in zip(images, kept):
+            out = self._convert(self._element(image, int(position)))
+            yield (*out, self.file_paths[position]) if with_paths else out
+
+    # ---- decoding ---------------------------------------------------------------------------------
+
+    def _image(self, index: int) -> np.ndarray:
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        image = load_image(self.file_paths[index], self.num_channels)
+        if self.crop_to_aspect_ratio:
+            image = resize_image(crop_to_aspect_ratio(image, self.image_hw), self.image_hw, self.interpolation)
+        elif self.pad_to_aspect_ratio:
+            image = resize_with_pad(image, self.image_hw, self.interpolation)
+        else:
+            image = resize_image(image, self.image_hw, self.interpolation)
+        image = image.astype(self.dtype, copy=False)
+        if self.data_format == "channels_first":
+            image = np.ascontiguousarray(image.transpose(2, 0, 1))
+        if self.cache:
+            image.setflags(write=False)
+            self._cache[index] = image
+        return image
+
+    def _load(self, positions: np.ndarray, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Decode ``positions`` into one (K, *element_shape) array; returns it and the kept positions."""
+        images = np.empty((len(positions), *self.element_shape), dtype=self.dtype)
+        kept = np.ones(len(positions), dtype=bool)
+        for j, position in enumerate(positions):
+            try:
+                images[j] = self._image(int(position))
+            except ImageDecodeError as exc:
+                if not skip:
+                    raise
+                kept[j] = False
+                if exc.path not in self.skipped_files:
+                    self.skipped_files.append(exc.path)
+                    warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=2)
+        if kept.all():
+            return images, positions
+        return images[kept], positions[kept]
+
+    # ---- labels and output ------------------------------------------------------------------------
+
+    def encode_labels(self, positions: np.ndarray) -> np.ndarray | None:
+        """Labels of ``positions`` in ``label_mode``: int32 (K,), float32 (K, C) one-hot, or float32 (K, 1).
+
+        A label outside [0, num_classes) one-hot encodes to all zeros (as ``tf.one_hot``).
+        """
+        if self.labels is None or self.label_mode is None:
+            return None
+        raw = self.labels[positions]
+        if self.label_mode == "categorical":
+            onehot = np.zeros((len(raw), self.num_classes), dtype=np.float32)
+            valid = (raw >= 0) & (raw < self.num_classes)
+            onehot[np.flatnonzero(valid), raw[valid]] = 1.0
+            return onehot
+        if self.label_mode == "binary":
+            return raw.astype(np.float32)[:, None]
+        return raw.astype(np.int32)
+
+    def _batch(self, images: np.ndarray, positions: np.ndarray) -> tuple[Any, ...]:
+        labels = self.encode_labels(np.asarray(positions, dtype=np.int64))
+        return (images,) if labels is None else (images, labels)
+
+    def _element(self, image: np.ndarray, position: int) -> tuple[Any, ...]:
+        labels = self.encode_labels(np.array([position], dtype=np.int64))
+        return (image,) if labels is None else (image, labels[0])
+
+    def _convert(self, parts: tuple[Any, ...]) -> Any:
+        if self.output == "torch":
+            import torch
+
+            parts = tuple(
+                torch.from_numpy(np.array(p) if not p.flags.writeable else np.ascontiguousarray(p))
+                for p in (np.asarray(q) for q in parts)
+            )
+        return parts[0] if len(parts) == 1 else parts

@@ -1,0 +1,152 @@
+"""image_dataset_from_directory against what Keras 3.15.1 + TF 2.21 did on the same generated tree.
+
+The expected values were recorded by ``bench/keras_golden_folder.py`` (run in the TensorFlow benchmark
+environment) into ``tests/data/golden/``; TensorFlow is not needed here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from odkit.data import image_dataset_from_directory, load_image
+from odkit.data._resize import crop_to_aspect_ratio, resize_image, resize_with_pad
+from odkit.errors import DatasetError
+from tests.data._tree import make_small_tree, make_tree
+
+GOLDEN = Path(__file__).parent / "golden"
+KERAS = json.loads((GOLDEN / "keras_folder.json").read_text())
+CASES: dict[str, Any] = KERAS["cases"]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("tree")
+    make_tree(base)
+    make_small_tree(base)
+    (base / "empty").mkdir()
+    (base / "empty2" / "only").mkdir(parents=True)
+    return base
+
+
+def _call(base: Path, case: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, list[str]]:
+    kwargs = dict(CASES[case]["kwargs"])
+    if "image_size" in kwargs and isinstance(kwargs["image_size"], list):
+        kwargs["image_size"] = tuple(kwargs["image_size"])
+    directory = {"small": base / "small", "empty_dir": base / "empty", "empty_class_only": base / "empty2"}
+    root = next((v for k, v in directory.items() if case.startswith(k)), base / "root")
+    result: Any
+    try:
+        result = image_dataset_from_directory(str(root), **kwargs)
+    except ValueError as exc:
+        result = exc
+    out = capsys.readouterr().out.replace(str(root), "<dir>").splitlines()
+    return result, out
+
+
+def _spec(ds: Any) -> list[list[Any]]:
+    """Keras-style element spec: batch dimension None unless unbatched."""
+    first = next(iter(ds.iter_epoch(0)))
+    parts = first if isinstance(first, tuple) else (first,)
+    lead = [] if ds.batch_size is None else [None]
+    return [[lead + list(np.shape(p))[len(lead) :], np.asarray(p).dtype.name] for p in parts]
+
+
+DATASET_CASES = [name for name, c in CASES.items() if "datasets" in c]
+ERROR_CASES = [name for name, c in CASES.items() if "error" in c and not name.startswith("small_")]
+
+
+@pytest.mark.parametrize("case", DATASET_CASES)
+def test_same_files_labels_classes_and_messages_as_keras(tree: Path, case: str, capsys: Any) -> None:
+    expected = CASES[case]
+    if case == "small_validation":
+        pytest.skip("Keras <= 3.15.1 bug (all files as validation); odkit's fix is tested separately")
+    result, out = _call(tree, case, capsys)
+    assert out == expected["stdout"]
+    parts = result if isinstance(result, list) else [result]
+    assert len(parts) == len(expected["datasets"])
+    for ds, want in zip(parts, expected["datasets"]):
+        assert ds.class_names == want["class_names"]
+        assert [os.path.relpath(p, tree) for p in ds.file_paths] == want["file_paths"]
+        if "labels" in want:
+            assert ds.labels.tolist() == want["labels"]
+        # Keras's labels for inferred classes are the class folder of each file.
+        if ds.class_names and CASES[case]["kwargs"].get("labels", "inferred") == "inferred":
+            folders = [Path(os.path.relpath(p, tree)).parts[1] for p in ds.file_paths]
+            assert [ds.class_names[i] for i in ds.labels] == folders
+        assert _spec(ds) == want["element_spec"]
+
+
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_same_argument_errors_as_keras(tree: Path, case: str, capsys: Any) -> None:
+    expected = CASES[case]
+    result, out = _call(tree, case, capsys)
+    assert isinstance(result, ValueError), result
+    assert str(result).replace(str(tree / "root"), "<dir>").replace(str(tree / "empty2"), "<dir>").replace(
+        str(tree / "empty"), "<dir>"
+    ) == expected["error"][1]
+    assert out == expected["stdout"]
+
+
+def test_split_that_rounds_to_zero_is_fixed(tree: Path, capsys: Any) -> None:
+    # Keras 3.15.1: training raises "No images found", validation returns all 4 files (recorded).
+    assert "error" in CASES["small_training"]
+    assert len(CASES["small_validation"]["datasets"][0]["file_paths"]) == 4
+    train = image_dataset_from_directory(tree / "small", validation_split=0.2, subset="training", seed=1)
+    assert len(train.file_paths) == 4
+    with pytest.raises(DatasetError, match=r"int\(0.2 \* 4\) rounds to 0"):
+        image_dataset_from_directory(tree / "small", validation_split=0.2, subset="validation", seed=1)
+    with pytest.raises(DatasetError, match="leaves no validation files"):
+        image_dataset_from_directory(tree / "small", validation_split=0.2, subset="both", seed=1)
+    out = capsys.readouterr().out
+    assert "Using 4 files for training." in out and "Using 0 files for validation." in out
+
+
+def test_both_equals_separate_calls_and_partitions(tree: Path) -> None:
+    train, val = image_dataset_from_directory(
+        tree / "root", validation_split=0.2, subset="both", seed=123, verbose=False
+    )
+    alone = image_dataset_from_directory(
+        tree / "root", validation_split=0.2, subset="validation", seed=123, verbose=False
+    )
+    assert val.file_paths == alone.file_paths
+    assert not set(train.file_paths) & set(val.file_paths)
+    assert len(set(train.file_paths) | set(val.file_paths)) == 47
+
+
+PIXEL_COMBOS = KERAS["pixel_combos"]
+PIXEL_KEYS = sorted(np.load(GOLDEN / "keras_pixels.npz").files) + sorted(KERAS["pixel_errors"])
+
+
+def _odkit_pixels(path: Path, combo: list[str]) -> np.ndarray:
+    color, interp, size_text, crop, pad = combo
+    image_hw = tuple(int(v) for v in size_text.strip("()").split(","))
+    image = load_image(path, {"rgb": 3, "grayscale": 1, "rgba": 4}[color])
+    if crop == "True":
+        return resize_image(crop_to_aspect_ratio(image, image_hw), image_hw, interp)
+    if pad == "True":
+        return resize_with_pad(image, image_hw, interp)
+    return resize_image(image, image_hw, interp)
+
+
+@pytest.mark.parametrize("key", PIXEL_KEYS)
+def test_pixels_within_one_percent_of_keras(tree: Path, key: str) -> None:
+    combo_index, rel = key.split("|")
+    ours = _odkit_pixels(tree / rel, PIXEL_COMBOS[int(combo_index)])
+    if key in KERAS["pixel_errors"]:
+        # TensorFlow refuses GIF/BMP as grayscale and GIF/JPEG as RGBA; odkit converts them.
+        assert ours.shape[2] == {"rgb": 3, "grayscale": 1, "rgba": 4}[PIXEL_COMBOS[int(combo_index)][0]]
+        return
+    want = np.load(GOLDEN / "keras_pixels.npz")[key]
+    assert ours.shape == want.shape and ours.dtype == want.dtype
+    diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
+    exact = rel.lower().endswith((".png", ".bmp", ".gif"))
+    # Lossless sources match to float rounding (grey conversion may differ by 1 level); JPEG decoders differ
+    # in their IDCT (TF: libjpeg fast integer, Pillow: accurate integer), so allow 1% of the range.
+    assert diff.mean() <= (1.0 if exact else 2.55)
+    assert diff.max() <= (1.01 if exact else 12.0)
