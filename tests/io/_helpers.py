@@ -1,0 +1,47 @@
+"""Helpers for the odkit.io tests: tiny images on disk, dataset comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from odkit.io import Dataset
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "io"
+
+
+def make_image(path: Path, width: int, height: int, fmt: str | None = None, orientation: int | None = None) -> Path:
+    """Write a small solid image of width x height (as stored); ``fmt`` overrides the extension's format."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im = Image.new("RGB", (width, height), (120, 60, 30))
+    kwargs = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif.tobytes()
+    im.save(path, format=fmt, **kwargs)
+    return path
+
+
+def boxes_by_image(dataset: Dataset) -> dict[str, list[tuple[str, tuple[float, ...]]]]:
+    """Image base name -> sorted (class name, box xyxy) pairs."""
+    names = dataset.category_names
+    out = {}
+    for im, ann in dataset:
+        rows = [(names[int(c)], tuple(b)) for c, b in zip(ann.category_ids.tolist(), ann.boxes_xyxy.tolist())]
+        out[Path(im.path).name] = sorted(rows)
+    return out
+
+
+def assert_same_boxes(a: Dataset, b: Dataset, atol: float) -> None:
+    """Same images (by base name), same classes and boxes within ``atol`` pixels."""
+    ba, bb = boxes_by_image(a), boxes_by_image(b)
+    assert sorted(ba) == sorted(bb)
+    for name in ba:
+        ra, rb = ba[name], bb[name]
+        assert [r[0] for r in ra] == [r[0] for r in rb], name
+        if ra:
+            np.testing.assert_allclose(np.array([r[1] for r in ra]), np.array([r[1] for r in rb]), rtol=0,
+                                       atol=atol, err_msg=name)

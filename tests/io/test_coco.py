@@ -1,0 +1,90 @@
+"""COCO instances JSON: reading, writing, malformed files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from odkit.errors import AnnotationError
+from odkit.io import coco_dict, read_annotations, read_coco, write_coco
+from tests.io._helpers import GOLDEN
+
+
+def test_read_golden_keeps_sparse_ids_crowd_area_and_segmentation() -> None:
+    d = read_coco(GOLDEN / "coco_small.json")
+    assert [c.id for c in d.categories] == [3, 90] and d.categories[0].supercategory == "vehicle"
+    assert [im.id for im in d.images] == [7, 9] and d.images[0].image_hw == (30, 40)
+    ann = d.annotations[7]
+    np.testing.assert_array_equal(ann.boxes_xyxy, [[1.5, 2.25, 11.5, 7.25], [0, 0, 40, 30]])
+    assert ann.iscrowd.tolist() == [False, True] and ann.area.tolist() == [42.0, 900.0]
+    assert ann.ann_ids.tolist() == [100, 101] and ann.extras[1]["segmentation"]["size"] == [30, 40]
+    assert len(d.annotations[9]) == 0
+    assert d.images[0].annotation_file.endswith("coco_small.json")
+
+
+def test_write_then_read_is_identity(tmp_path: Path) -> None:
+    d = read_coco(GOLDEN / "coco_small.json")
+    report = write_coco(d, tmp_path / "out.json")
+    assert (report.images, report.boxes) == (2, 2) and not report.issues
+    again = json.loads((tmp_path / "out.json").read_text())
+    original = json.loads((GOLDEN / "coco_small.json").read_text())
+    assert again == original
+    assert coco_dict(d) == original
+
+
+def test_bad_json_names_file_and_line() -> None:
+    with pytest.raises(AnnotationError, match=r"coco_bad_json.json:4: invalid JSON") as info:
+        read_coco(GOLDEN / "coco_bad_json.json")
+    assert info.value.where == 4
+
+
+def test_missing_top_level_key() -> None:
+    with pytest.raises(AnnotationError, match="missing top-level key 'images'"):
+        read_coco(GOLDEN / "coco_missing_images.json")
+
+
+def test_bad_annotations_strict_and_lenient() -> None:
+    with pytest.raises(AnnotationError, match=r"annotations\[1\]: missing key\(s\) \['bbox'\]"):
+        read_coco(GOLDEN / "coco_bad_annotation.json")
+    d = read_coco(GOLDEN / "coco_bad_annotation.json", strict=False)
+    assert len(d.annotations[1]) == 1
+    got = [(i.code, i.where) for i in d.issues]
+    assert got == [
+        ("bad_annotation", "annotations[1]"),
+        ("bad_box", "annotations[2].bbox"),
+        ("missing_image_record", "annotations[3].image_id"),
+        ("unknown_class", "annotations[4].category_id"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload, match",
+    [
+        ([1, 2], "expected a JSON object"),
+        ({"images": {}, "categories": []}, r"images: expected a list"),
+        ({"images": [{"id": "1", "file_name": "a"}], "categories": []}, r"images\[0\]"),
+        ({"images": [], "categories": [{"id": 1}]}, r"categories\[0\]"),
+        ({"images": [{"id": 1, "file_name": "a", "width": -3, "height": 2}], "categories": []}, "width/height"),
+        ({"images": [], "categories": [], "annotations": 5}, "annotations: expected a list"),
+    ],
+)
+def test_malformed_structures_are_annotation_errors(tmp_path: Path, payload: object, match: str) -> None:
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(payload))
+    with pytest.raises(AnnotationError, match=match):
+        read_coco(p)
+
+
+def test_images_folder_is_found_in_the_coco_layout(tmp_path: Path) -> None:
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "val2017").mkdir()
+    (tmp_path / "val2017" / "a.jpg").write_bytes(b"x")
+    shutil.copy(GOLDEN / "coco_small.json", tmp_path / "annotations" / "instances_val2017.json")
+    d = read_annotations(tmp_path / "annotations" / "instances_val2017.json")
+    assert d.root == tmp_path / "val2017"
+    d2 = read_annotations(tmp_path)  # folder: the single json under annotations/
+    assert d2.source["format"] == "coco"
