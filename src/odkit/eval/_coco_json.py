@@ -99,6 +99,8 @@ def _xywh_to_arrays(bbox_xywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _numeric_array(values: list[Any], shape_tail: tuple[int, ...], allow_bool: bool = False) -> np.ndarray | None:
     """float64 array of ``values`` when every item is a real number (bools only if allowed), else None."""
+    if not values:
+        return np.zeros((0, *shape_tail), dtype=np.float64)
     try:
         arr = np.array(values)
     except (ValueError, TypeError):
@@ -207,8 +209,6 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     if bad or bbox is None or crowd is None:
         i, msg = _first_bad(anns, img_index, cls_index, gt=True)
         raise AnnotationError(path, f"annotations[{i}]", msg)
-    if len(anns) == 0:
-        bbox = np.zeros((0, 4))
     gt_xyxy, gt_box_area = _xywh_to_arrays(bbox)
     if any(v is None for v in area_raw):
         area_raw = [b if v is None else v for v, b in zip(area_raw, gt_box_area.tolist())]
@@ -263,8 +263,8 @@ def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections
     try:
         det_image = np.fromiter((img_index[d["image_id"]] for d in data), dtype=np.int64, count=n)
         det_class = np.fromiter((cls_index[d["category_id"]] for d in data), dtype=np.int64, count=n)
-        bbox = _numeric_array([d["bbox"] for d in data], (4,)) if n else np.zeros((0, 4))
-        score = _numeric_array([d["score"] for d in data], ()) if n else np.zeros(0)
+        bbox = _numeric_array([d["bbox"] for d in data], (4,))
+        score = _numeric_array([d["score"] for d in data], ())
         if bbox is not None and score is not None:
             arrays = (det_image, det_class, bbox, score)
     except (KeyError, TypeError):

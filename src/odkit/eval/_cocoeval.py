@@ -102,13 +102,16 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
         pairs, key, key.shape[0], params.match_thresholds, gt_ignore_sorted, flat.gt_crowd[g_order]
     )
     # back to the caller's GT indices
-    match = np.where(match_sorted >= 0, g_order[np.maximum(match_sorted, 0)], -1)
     gt_ignore = np.empty_like(gt_ignore_sorted)
     gt_ignore[:, g_order] = gt_ignore_sorted
-    matched = match >= 0
     det_out = (det_area[None, :] < lo) | (det_area[None, :] > hi)  # (A, N')
-    a_idx = np.arange(bounds.shape[0])[:, None, None]
-    det_ignore = np.where(matched, gt_ignore[a_idx, np.maximum(match, 0)], det_out[:, None, :])
+    if flat.n_gt == 0:
+        match = match_sorted
+        det_ignore = np.broadcast_to(det_out[:, None, :], match.shape).copy()
+    else:
+        match = np.where(match_sorted >= 0, g_order[np.maximum(match_sorted, 0)], -1)
+        a_idx = np.arange(bounds.shape[0])[:, None, None]
+        det_ignore = np.where(match >= 0, gt_ignore[a_idx, np.maximum(match, 0)], det_out[:, None, :])
     return MatchState(
         det_index=order,
         det_class=flat.det_class[order],
