@@ -1,0 +1,161 @@
+"""COCO JSON loading errors, the ``odkit eval`` command, and the numpy-only import of ``odkit.eval``."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from odkit.cli.main import main
+from odkit.errors import AnnotationError, EvaluationError
+from odkit.eval import evaluate_coco, load_coco_ground_truth, load_coco_results
+
+from ._scenes import make_scene
+
+SRC_EVAL = Path(__file__).resolve().parents[2] / "src" / "odkit" / "eval"
+
+
+def _bad(results: list[Any], index: int, **change: Any) -> list[Any]:
+    out = [dict(r) for r in results]
+    out[index].update(change)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"image_id": 10_000}, r"results\[3\]: image_id 10000 is not in the ground truth"),
+        ({"category_id": 77}, r"results\[3\]: category_id 77 is not in"),
+        ({"score": float("nan")}, r"results\[3\]: score must be finite"),
+        ({"score": "high"}, r"results\[3\]: score must be a number"),
+        ({"bbox": [1.0, 2.0, -3.0, 4.0]}, r"results\[3\]: bbox has a negative width or height"),
+        ({"bbox": [1.0, 2.0, 3.0]}, r"results\[3\]: bbox must be \[x, y, w, h\]"),
+        ({"bbox": [1.0, 2.0, float("inf"), 3.0]}, r"results\[3\]: bbox must be finite"),
+    ],
+)
+def test_bad_result_entry_named(change: dict[str, Any], pattern: str) -> None:
+    gt, results = make_scene(0)
+    with pytest.raises(EvaluationError, match=pattern):
+        evaluate_coco(gt, _bad(results, 3, **change))
+
+
+def test_missing_key_and_non_object_named() -> None:
+    gt, results = make_scene(0)
+    broken = [dict(r) for r in results]
+    del broken[5]["score"]
+    with pytest.raises(EvaluationError, match=r"results\[5\]: missing key 'score'"):
+        evaluate_coco(gt, broken)
+    with pytest.raises(EvaluationError, match=r"results\[2\]: expected an object"):
+        evaluate_coco(gt, [*results[:2], [1, 2, 3], *results[2:]])
+    with pytest.raises(EvaluationError, match="expected a list"):
+        evaluate_coco(gt, {"annotations": results})  # type: ignore[arg-type]
+
+
+def test_bad_gt_annotation_named() -> None:
+    gt, _ = make_scene(0)
+    gt["annotations"][2]["bbox"] = [0, 0, -1, 5]
+    with pytest.raises(AnnotationError, match=r"annotations\[2\]: bbox has a negative"):
+        load_coco_ground_truth(gt)
+    gt["annotations"][2]["bbox"] = [0, 0, 1, 5]
+    gt["annotations"][4]["image_id"] = "nope"
+    with pytest.raises(AnnotationError, match=r"annotations\[4\]: image_id 'nope' is not in images"):
+        load_coco_ground_truth(gt)
+
+
+def test_loader_arrays_and_missing_area() -> None:
+    gt = {
+        "images": [{"id": 5}, {"id": 2}],
+        "categories": [{"id": 3, "name": "cat"}],
+        "annotations": [{"id": 1, "image_id": 5, "category_id": 3, "bbox": [1, 2, 3, 4], "iscrowd": True}],
+    }
+    loaded = load_coco_ground_truth(gt)
+    assert loaded.image_ids == [2, 5] and loaded.class_names == ["cat"]
+    np.testing.assert_array_equal(loaded.gt_xyxy, [[1, 2, 4, 6]])
+    np.testing.assert_array_equal(loaded.gt_area, [12.0])  # no 'area' field: the bbox w*h
+    assert loaded.gt_crowd.tolist() == [True] and loaded.gt_image.tolist() == [1]
+    dets = load_coco_results([{"image_id": 2, "category_id": 3, "bbox": [0, 0, 2, 5], "score": 1}], loaded)
+    np.testing.assert_array_equal(dets.det_area, [10.0])
+    assert dets.det_image.tolist() == [0]
+
+
+def _write(tmp_path: Path, seed: int = 0) -> tuple[Path, Path]:
+    gt, results = make_scene(seed, n_images=6)
+    gt_path, pred_path = tmp_path / "gt.json", tmp_path / "pred.json"
+    gt_path.write_text(json.dumps(gt))
+    pred_path.write_text(json.dumps(results))
+    return gt_path, pred_path
+
+
+def test_cli_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt_path, pred_path = _write(tmp_path)
+    out = tmp_path / "out" / "metrics.json"
+    assert main(["eval", str(gt_path), str(pred_path), "--json", str(out), "--per-class"]) == 0
+    printed = capsys.readouterr().out
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in printed
+    assert "#GT" in printed
+    data = json.loads(out.read_text())
+    expected = evaluate_coco(str(gt_path), str(pred_path))
+    for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"):
+        assert key in data
+        assert data[key] is None or isinstance(data[key], float)
+    assert data["AP"] == expected.map and data["AR100"] == expected.mar_100
+    assert [c["class_id"] for c in data["per_class"]] == list(expected.class_ids)
+
+
+def test_cli_custom_params_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt_path, pred_path = _write(tmp_path, seed=1)
+    out = tmp_path / "m.json"
+    code = main(
+        [
+            "eval",
+            str(gt_path),
+            str(pred_path),
+            "--iou-thresholds",
+            "0.5",
+            "0.6",
+            "--max-dets",
+            "5",
+            "50",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["AP75"] is None and data["AR100"] is None and data["AR_at_max_dets"]["50"] is not None
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"image_id": -5, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]))
+    assert main(["eval", str(gt_path), str(bad)]) == 1
+    assert "results[0]: image_id -5" in capsys.readouterr().err
+    assert main(["eval", str(gt_path), str(pred_path), "--iou-thresholds", "1.5"]) == 2
+
+
+def test_cli_subprocess(tmp_path: Path) -> None:
+    gt_path, pred_path = _write(tmp_path, seed=2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "odkit", "eval", str(gt_path), str(pred_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("Average") == 12
+
+
+def test_import_odkit_eval_does_not_import_torch() -> None:
+    code = "import sys, odkit.eval, odkit.cli._eval; sys.exit(1 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+    for path in SRC_EVAL.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] == "torch" for n in names), path
