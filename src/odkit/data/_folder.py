@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from odkit.data._decode import ImageDecodeError, load_image
-from odkit.data._resize import crop_to_aspect_ratio, resize_image, resize_with_pad
+from odkit.data._resize import _IDENTITY_WHEN_SAME, crop_to_aspect_ratio, resize_image, resize_with_pad
 
 __all__ = ["ImageFolderDataset"]
 
@@ -200,6 +200,10 @@ class ImageFolderDataset:
     # ---- decoding ---------------------------------------------------------------------------------
 
     def _image(self, index: int) -> np.ndarray:
+        return self._process(index).astype(self.dtype, copy=False)
+
+    def _process(self, index: int) -> np.ndarray:
+        """Decoded and resized image; uint8 (not yet cast) when no resampling was needed."""
         cached = self._cache.get(index)
         if cached is not None:
             return cached
@@ -208,12 +212,12 @@ class ImageFolderDataset:
             image = resize_image(crop_to_aspect_ratio(image, self.image_hw), self.image_hw, self.interpolation)
         elif self.pad_to_aspect_ratio:
             image = resize_with_pad(image, self.image_hw, self.interpolation)
-        else:
+        elif image.shape[:2] != self.image_hw or self.interpolation not in _IDENTITY_WHEN_SAME:
             image = resize_image(image, self.image_hw, self.interpolation)
-        image = image.astype(self.dtype, copy=False)
         if self.data_format == "channels_first":
-            image = np.ascontiguousarray(image.transpose(2, 0, 1))
+            image = image.transpose(2, 0, 1)
         if self.cache:
+            image = image.astype(self.dtype)
             image.setflags(write=False)
             self._cache[index] = image
         return image
@@ -224,7 +228,7 @@ class ImageFolderDataset:
         kept = np.ones(len(positions), dtype=bool)
         for j, position in enumerate(positions):
             try:
-                images[j] = self._image(int(position))
+                images[j] = self._process(int(position))  # cast to float32 on assignment
             except ImageDecodeError as exc:
                 if not skip:
                     raise
