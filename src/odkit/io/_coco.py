@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import IssueLog, WriteReport, find_image, guess_images_dir, image_dir_candidates
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._common import ImageFinder, IssueLog, WriteReport, guess_images_dir, image_dir_candidates
+from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, trusted_annotations
 
 _KNOWN_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "iscrowd", "area"}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def _is_number(v: Any) -> bool:
@@ -110,21 +113,70 @@ def read_coco(
 
     root = _images_root(path, [r[1] for r in records], images_dir)
     images = []
+    finder = ImageFinder(root)
     for image_id, file_name, w, h in records:
-        rel, exists = find_image(root, file_name)
+        rel, exists = finder.find(file_name)
         if exists and rel != file_name.replace("\\", "/"):
             log.warning("file_name_mismatch", path, f"images[id={image_id}]",
                         f"file_name {file_name!r} not found; using {rel!r}")
         images.append(ImageRecord(image_id, file_name, rel, w, h, str(path)))
 
-    per_image: dict[int, list[int]] = {r[0]: [] for r in records}
-    boxes = np.zeros((len(raw_anns), 4), np.float64)
-    cat_col = np.zeros(len(raw_anns), np.int64)
-    crowd = np.zeros(len(raw_anns), np.bool_)
-    area = np.zeros(len(raw_anns), np.float64)
-    ann_ids = np.full(len(raw_anns), -1, np.int64)
-    extras: list[dict[str, Any]] = [{}] * len(raw_anns)
-    for i, a in enumerate(raw_anns):
+    image_ids = {r[0] for r in records}
+    columns = _fast_columns(raw_anns, image_ids, set(categories))
+    if columns is None:  # something is off: validate entry by entry for precise messages
+        columns = _checked_columns(raw_anns, image_ids, set(categories), path, log)
+    annotations = _group_by_image(columns)
+    return Dataset(
+        images=tuple(images), categories=tuple(categories.values()), annotations=annotations, root=root,
+        issues=tuple(log.issues), source={"format": "coco", "path": str(path)},
+    )
+
+
+_COLUMN_NAMES = ("boxes_xyxy", "category_ids", "iscrowd", "area", "difficult", "truncated", "ann_ids")
+
+
+def _extras(a: dict[str, Any]) -> Mapping[str, Any]:
+    if len(a) <= 6 and a.keys() <= _KNOWN_ANN_KEYS:
+        return _EMPTY
+    return MappingProxyType({k: v for k, v in a.items() if k not in _KNOWN_ANN_KEYS})
+
+
+def _fast_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int]) -> dict[str, Any] | None:
+    """Vectorized parse of well-formed annotations; None when any entry needs a closer look."""
+    n = len(raw)
+    try:
+        bbox = np.array([a["bbox"] for a in raw], dtype=np.float64).reshape(n, 4)
+        img = np.array([a["image_id"] for a in raw], dtype=np.int64)
+        cat = np.array([a["category_id"] for a in raw], dtype=np.int64)
+        crowd = np.array([a.get("iscrowd", 0) for a in raw], dtype=np.int64)
+        area_raw = [a.get("area") for a in raw]
+        ann_id = [a.get("id", -1) for a in raw]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if not np.all(np.isfinite(bbox)) or not np.all(np.isin(img, list(image_ids))):
+        return None
+    if not np.all(np.isin(cat, list(cat_ids))):
+        return None
+    if not all(type(v) is int for v in ann_id) or any(type(a["image_id"]) is not int for a in raw):
+        return None
+    wh = bbox[:, 2:]
+    try:
+        area = np.array([v if v is not None else np.nan for v in area_raw], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    missing = ~np.isfinite(area)
+    area[missing] = np.abs(wh[missing, 0] * wh[missing, 1])
+    boxes = np.concatenate([bbox[:, :2], bbox[:, :2] + wh], axis=1)
+    return {"image_id": img, "boxes_xyxy": boxes, "category_ids": cat, "iscrowd": crowd != 0, "area": area,
+            "difficult": np.zeros(n, np.bool_), "truncated": np.zeros(n, np.bool_),
+            "ann_ids": np.array(ann_id, np.int64), "extras": [_extras(a) for a in raw]}
+
+
+def _checked_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int], path: Path,
+                     log: IssueLog) -> dict[str, Any]:
+    """Entry-by-entry parse; bad entries raise (strict) or are skipped with an issue."""
+    rows: list[tuple[int, tuple[float, ...], int, bool, float, int, Mapping[str, Any]]] = []
+    for i, a in enumerate(raw):
         where = f"annotations[{i}]"
         if not isinstance(a, dict):
             log.error("bad_annotation", path, where, f"expected an object; got {a!r:.60}")
@@ -137,44 +189,45 @@ def read_coco(
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
             log.error("bad_box", path, f"{where}.bbox", f"expected 4 finite numbers [x, y, w, h]; got {bbox!r:.80}")
             continue
-        if a["image_id"] not in per_image:
+        if not isinstance(a["image_id"], int) or a["image_id"] not in image_ids:
             log.error("missing_image_record", path, f"{where}.image_id",
                       f"image_id {a['image_id']!r} is not in 'images'")
             continue
-        if a["category_id"] not in categories:
+        if not isinstance(a["category_id"], int) or a["category_id"] not in cat_ids:
             log.error("unknown_class", path, f"{where}.category_id",
-                      f"category_id {a['category_id']!r} is not in 'categories' {sorted(categories)[:20]}")
+                      f"category_id {a['category_id']!r} is not in 'categories' {sorted(cat_ids)[:20]}")
             continue
         x, y, w, h = (float(v) for v in bbox)
-        boxes[i] = (x, y, x + w, y + h)
-        cat_col[i] = a["category_id"]
-        crowd[i] = bool(a.get("iscrowd", 0))
         ar = a.get("area")
-        area[i] = float(ar) if _is_number(ar) else abs(w * h)
-        if isinstance(a.get("id"), int):
-            ann_ids[i] = a["id"]
-        extra = {k: v for k, v in a.items() if k not in _KNOWN_ANN_KEYS}
-        if extra:
-            extras[i] = extra
-        per_image[a["image_id"]].append(i)
-
-    annotations = {}
-    for image_id, rows in per_image.items():
-        if rows:
-            idx = np.asarray(rows)
-            annotations[image_id] = ImageAnnotations(
-                boxes[idx], cat_col[idx], iscrowd=crowd[idx], area=area[idx], ann_ids=ann_ids[idx],
-                extras=tuple(extras[r] for r in rows),
-            )
-    return Dataset(
-        images=tuple(images), categories=tuple(categories.values()), annotations=annotations, root=root,
-        issues=tuple(log.issues), source={"format": "coco", "path": str(path)},
-    )
+        rows.append((a["image_id"], (x, y, x + w, y + h), a["category_id"], bool(a.get("iscrowd", 0)),
+                     float(ar) if _is_number(ar) else abs(w * h),
+                     a["id"] if isinstance(a.get("id"), int) else -1, _extras(a)))
+    n = len(rows)
+    return {"image_id": np.array([r[0] for r in rows], np.int64),
+            "boxes_xyxy": np.array([r[1] for r in rows], np.float64).reshape(n, 4),
+            "category_ids": np.array([r[2] for r in rows], np.int64),
+            "iscrowd": np.array([r[3] for r in rows], np.bool_), "area": np.array([r[4] for r in rows], np.float64),
+            "difficult": np.zeros(n, np.bool_), "truncated": np.zeros(n, np.bool_),
+            "ann_ids": np.array([r[5] for r in rows], np.int64), "extras": [r[6] for r in rows]}
 
 
-def _num(v: float) -> float | int:
-    """Whole numbers as ints (``12`` not ``12.0``), others as floats."""
-    return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+def _group_by_image(columns: dict[str, Any]) -> dict[int, ImageAnnotations]:
+    """Split the per-annotation columns into one read-only ``ImageAnnotations`` per image (file order)."""
+    img = columns["image_id"]
+    order = np.argsort(img, kind="stable")
+    sorted_ids = img[order]
+    arrays = {}
+    for name in _COLUMN_NAMES:
+        arr = columns[name][order]
+        arr.setflags(write=False)
+        arrays[name] = arr
+    extras = [columns["extras"][i] for i in order.tolist()]
+    uniq, starts = np.unique(sorted_ids, return_index=True)
+    ends = [*starts[1:].tolist(), len(sorted_ids)]
+    out = {}
+    for image_id, a, b in zip(uniq.tolist(), starts.tolist(), ends):
+        out[image_id] = trusted_annotations({k: v[a:b] for k, v in arrays.items()}, tuple(extras[a:b]))
+    return out
 
 
 def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, Any]:
@@ -190,31 +243,40 @@ def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, 
         if c.supercategory:
             cat["supercategory"] = c.supercategory
         categories.append(cat)
-    all_ids = np.concatenate([a.ann_ids for a in dataset.annotations.values()] or [np.zeros(0, np.int64)])
-    keep_ids = bool(all_ids.size) and bool(np.all(all_ids >= 0)) and len(np.unique(all_ids)) == all_ids.size
+    parts = [(im, dataset.annotations[im.id]) for im in dataset.images if len(dataset.annotations[im.id])]
+    if not parts:
+        return {"images": images, "annotations": [], "categories": categories}
+    image_col = np.concatenate([np.full(len(a), im.id, np.int64) for im, a in parts]).tolist()
+    boxes = np.concatenate([a.boxes_xyxy for _, a in parts])
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    area = np.concatenate([a.area for _, a in parts])
+    ids = np.concatenate([a.ann_ids for _, a in parts])
+    keep_ids = bool(np.all(ids >= 0)) and len(np.unique(ids)) == ids.size
+    id_col = ids.tolist() if keep_ids else list(range(1, ids.size + 1))
+    # whole numbers are written as ints ("12", not "12.0")
+    whole = np.all(xywh == np.round(xywh), axis=1) & np.all(np.abs(xywh) < 2**53, axis=1)
+    box_col = [bi if w else bf for bi, bf, w in zip(np.round(xywh).astype(np.int64).tolist(), xywh.tolist(),
+                                                     whole.tolist())]
+    area_whole = (area == np.round(area)) & (np.abs(area) < 2**53)
+    area_col = [ai if w else af for ai, af, w in zip(np.round(area).astype(np.int64).tolist(), area.tolist(),
+                                                      area_whole.tolist())]
+    cat_col = np.concatenate([a.category_ids for _, a in parts]).tolist()
+    crowd_col = np.concatenate([a.iscrowd for _, a in parts]).astype(np.int64).tolist()
+    extras = [e for _, a in parts for e in a.extras]
+    if report is not None and any(a.difficult.any() for _, a in parts):
+        for im, a in parts:
+            for j in np.flatnonzero(a.difficult).tolist():
+                report.skip("difficult_dropped", im.file_name, j, "COCO has no 'difficult' flag; written as a "
+                            "normal box")
     annotations = []
-    next_id = 1
-    for im in dataset.images:
-        ann = dataset.annotations[im.id]
-        if not len(ann):
-            continue
-        xywh = np.concatenate([ann.boxes_xyxy[:, :2], ann.boxes_xyxy[:, 2:] - ann.boxes_xyxy[:, :2]], axis=1)
-        for j, (box, cid, crowd, area, aid, extra) in enumerate(zip(
-            xywh.tolist(), ann.category_ids.tolist(), ann.iscrowd.tolist(), ann.area.tolist(),
-            ann.ann_ids.tolist(), ann.extras,
-        )):
-            if report is not None and bool(ann.difficult[j]):
-                report.skip("difficult_dropped", im.file_name, j, "COCO has no 'difficult' flag; written "
-                            "as a normal box")
-            entry: dict[str, Any] = {
-                "id": aid if keep_ids else next_id, "image_id": im.id, "category_id": cid,
-                "bbox": [_num(v) for v in box], "area": _num(area), "iscrowd": int(crowd),
-            }
-            for k, v in extra.items():
-                if k not in entry and not k.startswith("voc_"):
-                    entry[k] = v
-            annotations.append(entry)
-            next_id += 1
+    for k in range(len(id_col)):
+        entry: dict[str, Any] = {"id": id_col[k], "image_id": image_col[k], "category_id": cat_col[k],
+                                 "bbox": box_col[k], "area": area_col[k], "iscrowd": crowd_col[k]}
+        if extras[k]:
+            for key, v in extras[k].items():
+                if key not in entry and not key.startswith("voc_"):
+                    entry[key] = v
+        annotations.append(entry)
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
@@ -230,7 +292,7 @@ def write_coco(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"))
+        f.write(json.dumps(data, separators=(",", ":")))  # dumps uses the C encoder; dump does not
     os.replace(tmp, path)
     report.images, report.boxes = len(data["images"]), len(data["annotations"])
     if dataset.splits:

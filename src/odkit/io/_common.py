@@ -53,30 +53,49 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(out, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
 
 
-def find_image(images_dir: Path, file_name: str, fallback_stems: Iterable[str] = ()) -> tuple[str, bool]:
-    """Find the image a file name refers to, relative to ``images_dir``.
+class ImageFinder:
+    """Finds the image a file name refers to inside one folder; the folder is listed once.
 
-    Tries ``file_name`` as given, then its base name, then the same stem (or one of ``fallback_stems``)
-    with any image extension (this finds ``x.jpg`` for an annotation saying ``x.png`` or ``x``).
-
-    Returns:
-        (path relative to ``images_dir`` (posix), whether that file exists). When nothing is found the path
-        is ``file_name`` itself.
+    ``find`` tries the name as given (it may hold sub-folders), then its base name, then the same stem
+    (or one of ``fallback_stems``) with any image extension. That finds ``x.jpg`` for an annotation that
+    says ``x.png`` or ``x``.
     """
-    name = file_name.replace("\\", "/")
-    for cand in (name, Path(name).name):
-        if cand and (images_dir / cand).is_file():
-            return cand, True
-    stems = [Path(name).stem if Path(name).suffix.lower().lstrip(".") in IMAGE_EXTENSIONS else Path(name).name,
-             *fallback_stems]
-    for stem in stems:
-        if not stem:
-            continue
-        for ext in IMAGE_EXTENSIONS:
-            for e in (ext, ext.upper()):
-                if (images_dir / f"{stem}.{e}").is_file():
-                    return f"{stem}.{e}", True
-    return name, False
+
+    def __init__(self, images_dir: Path) -> None:
+        self.images_dir = images_dir
+        try:
+            entries = os.listdir(images_dir)
+        except OSError:
+            entries = []
+        self._names = set(entries)
+        self._by_stem: dict[str, str] = {}
+        for name in sorted(entries):
+            stem, ext = os.path.splitext(name)
+            if ext.lower().lstrip(".") in IMAGE_EXTENSIONS:
+                self._by_stem.setdefault(stem, name)
+
+    def find(self, file_name: str, fallback_stems: Iterable[str] = ()) -> tuple[str, bool]:
+        """(path relative to the folder (posix), whether it exists); ``file_name`` itself when not found."""
+        name = file_name.replace("\\", "/")
+        if "/" in name:
+            if (self.images_dir / name).is_file():
+                return name, True
+            base = name.rsplit("/", 1)[1]
+        else:
+            base = name
+        if base in self._names and (self.images_dir / base).is_file():
+            return base, True
+        stem, ext = os.path.splitext(base)
+        first = stem if ext.lower().lstrip(".") in IMAGE_EXTENSIONS else base
+        for s in (first, *fallback_stems):
+            if s and s in self._by_stem:
+                return self._by_stem[s], True
+        return name, False
+
+
+def find_image(images_dir: Path, file_name: str, fallback_stems: Iterable[str] = ()) -> tuple[str, bool]:
+    """``ImageFinder(images_dir).find(file_name, fallback_stems)`` for a single look-up."""
+    return ImageFinder(images_dir).find(file_name, fallback_stems)
 
 
 def guess_images_dir(candidates: Iterable[Path], file_names: list[str]) -> Path | None:
@@ -87,7 +106,8 @@ def guess_images_dir(candidates: Iterable[Path], file_names: list[str]) -> Path 
             continue
         if not sample:
             return cand
-        if any(find_image(cand, f)[1] for f in sample):
+        finder = ImageFinder(cand)
+        if any(finder.find(f)[1] for f in sample):
             return cand
     return None
 

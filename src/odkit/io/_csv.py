@@ -19,10 +19,10 @@ import numpy as np
 
 from odkit.errors import AnnotationError
 from odkit.io._common import (
+    ImageFinder,
     IssueLog,
     WriteReport,
     as_int,
-    find_image,
     guess_images_dir,
     image_dir_candidates,
 )
@@ -147,8 +147,9 @@ def read_csv(
         guess = guess_images_dir(image_dir_candidates(path.parent, path.parent.parent), file_names)
         root = guess if guess is not None else path.parent
     images, annotations = [], {}
+    finder = ImageFinder(root)
     for image_id, file_name in enumerate(file_names, start=1):
-        rel, exists = find_image(root, file_name)
+        rel, exists = finder.find(file_name)
         if exists and rel != file_name:
             log.warning("file_name_mismatch", path, None, f"{file_name!r} not found; using {rel!r}")
         w, h = sizes[file_name]

@@ -26,6 +26,8 @@ from odkit._typing import ArrayLike
 from odkit.boxes import GroundTruth, box_area
 from odkit.errors import BoxFormatError, DatasetError
 
+_EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
     arr = np.array(arr, copy=True)
@@ -131,7 +133,8 @@ class ImageAnnotations:
         object.__setattr__(self, "difficult", _column(self.difficult, n, np.bool_, "difficult", False))
         object.__setattr__(self, "truncated", _column(self.truncated, n, np.bool_, "truncated", False))
         object.__setattr__(self, "ann_ids", _column(self.ann_ids, n, np.int64, "ann_ids", -1))
-        extras = tuple(MappingProxyType(dict(e)) for e in (self.extras or ({},) * n))
+        extras = tuple(e if isinstance(e, MappingProxyType) else MappingProxyType(dict(e))
+                       for e in (self.extras or (_EMPTY_EXTRA,) * n))
         if len(extras) != n:
             raise BoxFormatError(f"extras must have {n} entries to match boxes_xyxy; got {len(extras)}")
         object.__setattr__(self, "extras", extras)
@@ -163,6 +166,16 @@ class ImageAnnotations:
     def with_(self, **changes: Any) -> ImageAnnotations:
         """A copy with some columns replaced (same length)."""
         return replace(self, **changes)
+
+
+def trusted_annotations(columns: dict[str, np.ndarray], extras: tuple[Mapping[str, Any], ...]) -> ImageAnnotations:
+    """Internal fast constructor for readers: columns already have the right dtypes, shapes and are
+    read-only (e.g. slices of one frozen array); extras already immutable. Skips ``__post_init__``."""
+    obj = object.__new__(ImageAnnotations)
+    for name, value in columns.items():
+        object.__setattr__(obj, name, value)
+    object.__setattr__(obj, "extras", extras)
+    return obj
 
 
 def concat_annotations(parts: list[ImageAnnotations]) -> ImageAnnotations:
@@ -254,8 +267,9 @@ class Dataset:
         unknown = set(anns) - set(ids)
         if unknown:
             raise DatasetError(f"annotations for image ids not in images: {sorted(unknown)[:10]}")
+        empty = ImageAnnotations.empty()  # immutable, so one instance can serve every image
         for i in ids:
-            anns.setdefault(i, ImageAnnotations.empty())
+            anns.setdefault(i, empty)
         object.__setattr__(self, "annotations", MappingProxyType(anns))
         splits = {str(k): tuple(int(i) for i in v) for k, v in self.splits.items()}
         for name, members in splits.items():

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import IssueLog, WriteReport, as_int, find_image, guess_images_dir, natural_key
+from odkit.io._common import ImageFinder, IssueLog, WriteReport, as_int, guess_images_dir, natural_key
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
 _BOX_TAGS = ("xmin", "ymin", "xmax", "ymax")
@@ -156,9 +156,10 @@ def read_voc(
     names = list(class_names) if class_names is not None else names_found
     name_to_id = {n: i + 1 for i, n in enumerate(names)}
     images, annotations, stem_to_id = [], {}, {}
+    finder = ImageFinder(root)
     for image_id, (f, p) in enumerate(parsed_ok, start=1):
         file_name = p["file_name"] or f"{f.stem}"
-        rel, exists = find_image(root, file_name, fallback_stems=[f.stem])
+        rel, exists = finder.find(file_name, fallback_stems=[f.stem])
         if exists and rel != file_name:
             log.warning("file_name_mismatch", f, "filename",
                         f"<filename> {file_name!r} not found in {root}; using {rel!r}")
