@@ -16,6 +16,7 @@ import numpy as np
 from odkit._typing import ArrayLike, FloatArray, IndexArray
 from odkit.boxes import validate_boxes
 from odkit.errors import BoxFormatError
+from odkit.ops._nms_kernel import greedy_nms_sorted
 
 
 def _check_inputs(
@@ -51,31 +52,11 @@ def _greedy(boxes: np.ndarray, order: np.ndarray, iou_threshold: float, max_det:
     limit = order.size if max_det is None else min(int(max_det), order.size)
     if limit == 0:
         return np.zeros(0, dtype=np.int64)
-    b = boxes[order]
-    x1, y1, x2, y2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
-    area = (x2 - x1) * (y2 - y1)
-    pos = np.arange(order.size)  # positions (in sorted order) still in play
-    keep: list[int] = []
-    while pos.size:
-        top = pos[0]
-        keep.append(int(top))
-        if len(keep) == limit:
-            break
-        x1r, y1r, x2r, y2r, ar = x1[1:], y1[1:], x2[1:], y2[1:], area[1:]
-        iw = np.minimum(x2r, x2[0])
-        iw -= np.maximum(x1r, x1[0])
-        np.maximum(iw, 0, out=iw)
-        ih = np.minimum(y2r, y2[0])
-        ih -= np.maximum(y1r, y1[0])
-        np.maximum(ih, 0, out=ih)
-        iw *= ih  # intersection
-        union = ar + area[0]
-        union -= iw
-        iou = np.divide(iw, union, out=np.zeros_like(iw), where=union > 0)  # zero union: IoU 0
-        survive = iou < iou_threshold
-        pos = pos[1:][survive]
-        x1, y1, x2, y2, area = x1r[survive], y1r[survive], x2r[survive], y2r[survive], ar[survive]
-    return order[np.asarray(keep, dtype=np.int64)]
+    if iou_threshold <= 0.0:  # every IoU is >= 0: the top box removes all others
+        return order[:1].astype(np.int64, copy=False)
+    block = int(np.clip(order.size // 16, 256, 2048))
+    kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block)
+    return order[kept].astype(np.int64, copy=False)
 
 
 def nms(
@@ -186,10 +167,8 @@ def soft_nms(
         inter = iw * ih
         union = area[alive] + area[top] - inter
         iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        if method == "linear":
-            decay = np.where(iou >= iou_threshold, 1.0 - iou, 1.0)
-        else:
-            decay = np.exp(-(iou * iou) / sigma)
+        linear = np.where(iou >= iou_threshold, 1.0 - iou, 1.0)
+        decay = linear if method == "linear" else np.exp(-(iou * iou) / sigma)
         cur[alive] *= decay
         alive = alive[cur[alive] >= score_threshold]
     return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
