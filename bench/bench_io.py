@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _coco_synth import make_coco_gt_and_results  # noqa: E402
-
-from odkit.io import read_coco, write_coco  # noqa: E402
+from _coco_synth import make_coco_gt_and_results
+from odkit.io import read_coco, write_coco
 
 
 def _time(fn, *args):  # type: ignore[no-untyped-def]

@@ -26,12 +26,12 @@ def make_image(path: Path, width: int, height: int, fmt: str | None = None, orie
 
 
 def boxes_by_image(dataset: Dataset) -> dict[str, list[tuple[str, tuple[float, ...]]]]:
-    """Image base name -> sorted (class name, box xyxy) pairs."""
+    """Image base name -> (class name, box xyxy) pairs in object order (every format keeps that order)."""
     names = dataset.category_names
     out = {}
     for im, ann in dataset:
         rows = [(names[int(c)], tuple(b)) for c, b in zip(ann.category_ids.tolist(), ann.boxes_xyxy.tolist())]
-        out[Path(im.path).name] = sorted(rows)
+        out[Path(im.path).name] = rows
     return out
 
 
