@@ -26,18 +26,22 @@ _EPS = np.spacing(1)
 
 @dataclass(frozen=True, eq=False)
 class MatchState:
-    """Per-detection outcome of the COCO match, detections in (class, image, -score) order.
+    """Per-detection outcome of the COCO match; detections in (class, image, -score) order, cut to
+    ``max(max_dets)`` per (image, class).
 
     Attributes:
-        det_index: (N',) int64 index into the FlatData detections, for those kept by the max_dets cut.
+        det_index: (N',) int64 index into the FlatData detections.
         det_class: (N',) int64 class index.
         det_image: (N',) int64 image index.
         det_score: (N',) float64 score.
         det_rank: (N',) int64 rank within its (image, class) by descending score (stable).
-        match: (A, T, N') int64 matched GT index (into FlatData's GTs), -1 when unmatched.
-        det_ignore: (A, T, N') bool, detection ignored (matched to an ignored GT, or unmatched and outside
-            the area range).
-        gt_ignore: (A, G) bool.
+        det_out: (A, N') bool, detection area outside the area range.
+        cand: (C,) int64 positions (into the N') of the detections with any candidate GT; the others
+            are unmatched at every threshold.
+        cand_match: (A, T, C) int64 matched GT index (into FlatData's GTs), -1 when unmatched.
+        gt_ignore: (A, G) bool, GT ignored (crowd, or ``area`` outside the range).
+        tp: (A, T, N') bool true positives (matched to a non-ignored GT).
+        fp: (A, T, N') bool false positives (unmatched and not ignored).
     """
 
     det_index: np.ndarray
@@ -45,9 +49,18 @@ class MatchState:
     det_image: np.ndarray
     det_score: np.ndarray
     det_rank: np.ndarray
-    match: np.ndarray
-    det_ignore: np.ndarray
+    det_out: np.ndarray
+    cand: np.ndarray
+    cand_match: np.ndarray
     gt_ignore: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+
+    def match(self) -> np.ndarray:
+        """(A, T, N') int64 matched GT index per detection, -1 when unmatched."""
+        out = np.full(self.tp.shape, -1, dtype=np.int64)
+        out[:, :, self.cand] = self.cand_match
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,77 +109,80 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
     )
     bounds = params.area_bounds
     lo, hi = bounds[:, 0:1], bounds[:, 1:2]
-    gt_area = flat.gt_area[g_order]
-    gt_ignore_sorted = flat.gt_crowd[g_order][None, :] | (gt_area[None, :] < lo) | (gt_area[None, :] > hi)
-    match_sorted = greedy_match(
-        pairs, key, key.shape[0], params.match_thresholds, gt_ignore_sorted, flat.gt_crowd[g_order]
+    gt_ignore = flat.gt_crowd[None, :] | (flat.gt_area[None, :] < lo) | (flat.gt_area[None, :] > hi)  # (A, G)
+    cand, match_sorted = greedy_match(
+        pairs, key, params.match_thresholds, gt_ignore[:, g_order], flat.gt_crowd[g_order]
     )
-    # back to the caller's GT indices
-    gt_ignore = np.empty_like(gt_ignore_sorted)
-    gt_ignore[:, g_order] = gt_ignore_sorted
+    cand_match = np.where(match_sorted >= 0, g_order[np.maximum(match_sorted, 0)], -1) if flat.n_gt else match_sorted
     det_out = (det_area[None, :] < lo) | (det_area[None, :] > hi)  # (A, N')
-    if flat.n_gt == 0:
-        match = match_sorted
-        det_ignore = np.broadcast_to(det_out[:, None, :], match.shape).copy()
-    else:
-        match = np.where(match_sorted >= 0, g_order[np.maximum(match_sorted, 0)], -1)
-        a_idx = np.arange(bounds.shape[0])[:, None, None]
-        det_ignore = np.where(match >= 0, gt_ignore[a_idx, np.maximum(match, 0)], det_out[:, None, :])
+    n_area, n_thr, n = bounds.shape[0], params.iou_thresholds.shape[0], key.shape[0]
+    tp = np.zeros((n_area, n_thr, n), dtype=bool)
+    fp = np.empty((n_area, n_thr, n), dtype=bool)
+    fp[...] = ~det_out[:, None, :]
+    if cand.size:
+        matched = cand_match >= 0
+        a_idx = np.arange(n_area)[:, None, None]
+        ignored = np.where(matched, gt_ignore[a_idx, np.maximum(cand_match, 0)], det_out[:, None, cand])
+        tp[:, :, cand] = matched & ~ignored
+        fp[:, :, cand] = ~matched & ~ignored
     return MatchState(
         det_index=order,
         det_class=flat.det_class[order],
         det_image=flat.det_image[order],
         det_score=flat.det_score[order],
         det_rank=rank,
-        match=match,
-        det_ignore=det_ignore,
+        det_out=det_out,
+        cand=cand,
+        cand_match=cand_match,
         gt_ignore=gt_ignore,
+        tp=tp,
+        fp=fp,
     )
 
 
+def _recall_steps(n_pos: np.ndarray, rec_thresholds: np.ndarray) -> np.ndarray:
+    """(A, R) smallest integer j with ``j / n_pos[a] >= r`` (float division, as pycocotools' ``tp / npig``)."""
+    out = np.empty((n_pos.shape[0], rec_thresholds.shape[0]), dtype=np.float64)
+    for a, npa in enumerate(n_pos.tolist()):
+        npa = max(int(npa), 1)
+        out[a] = np.searchsorted(np.arange(npa + 1) / npa, rec_thresholds, side="left")
+    return out
+
+
 def _accumulate_class(
-    tp: np.ndarray,
-    fp: np.ndarray,
+    tp_sum: np.ndarray,
+    fp_sum: np.ndarray,
     score: np.ndarray,
     n_pos: np.ndarray,
-    rec_thresholds: np.ndarray,
+    j_r: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision (A, T, R), recall (A, T) and scores (A, T, R) of one class, detections sorted by score.
+    """Precision (A*T, R), recall (A*T,) and scores (A*T, R) of one class.
 
     Args:
-        tp: (A, T, n) bool true positives, in global score order.
-        fp: (A, T, n) bool false positives.
+        tp_sum: (A*T, n) float64 cumulative true positives, detections in global score order.
+        fp_sum: (A*T, n) float64 cumulative false positives.
         score: (n,) float64 sorted scores.
-        n_pos: (A,) int64 non-ignored GT count (> 0 where the result is used).
-        rec_thresholds: (R,) float64.
+        n_pos: (A*T, 1) int64 non-ignored GT count per row (>= 1; rows without GT are discarded later).
+        j_r: (A*T, R) from :func:`_recall_steps`, repeated per threshold.
     """
-    n_area, n_thr, n = tp.shape
-    n_rec = rec_thresholds.shape[0]
+    rows, n = tp_sum.shape
+    n_rec = j_r.shape[1]
     if n == 0:
-        return np.zeros((n_area, n_thr, n_rec)), np.zeros((n_area, n_thr)), np.zeros((n_area, n_thr, n_rec))
-    tp_sum = np.cumsum(tp, axis=2, dtype=np.float64)
-    fp_sum = np.cumsum(fp, axis=2, dtype=np.float64)
-    npig = np.maximum(n_pos, 1)[:, None, None]
-    rc = tp_sum / npig
+        return np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
+    rc = tp_sum / n_pos
     pr = tp_sum / (fp_sum + tp_sum + _EPS)
-    env = np.maximum.accumulate(pr[:, :, ::-1], axis=2)[:, :, ::-1]
-    # searchsorted(rc, rec_thresholds, 'left') per row, exactly: rc < r  <=>  tp_sum < j_r, where j_r is the
-    # smallest integer j with j / npig >= r (float division is monotone in j). Integers allow one flat search.
-    j_r = np.empty((n_area, n_rec), dtype=np.float64)
-    for a in range(n_area):
-        npa = int(npig[a, 0, 0])
-        j_r[a] = np.searchsorted(np.arange(npa + 1) / npa, rec_thresholds, side="left")
-    width = float(max(n, int(npig.max())) + 2)
-    rows = np.arange(n_area * n_thr, dtype=np.float64)
-    flat_vals = (tp_sum.reshape(-1, n) + (rows * width)[:, None]).reshape(-1)
-    queries = (np.repeat(j_r, n_thr, axis=0) + (rows * width)[:, None]).reshape(-1)
-    inds = np.searchsorted(flat_vals, queries, side="left").reshape(-1, n_rec) - (rows.astype(np.int64) * n)[:, None]
+    env = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    # searchsorted(rc, rec_thresholds, 'left') per row, exactly: rc < r  <=>  tp_sum < j_r (float division
+    # is monotone in the integer numerator). Integers allow one flat search over all rows with offsets.
+    width = float(max(n, int(n_pos.max())) + 2)
+    offset = np.arange(rows, dtype=np.float64)[:, None] * width
+    inds = np.searchsorted((tp_sum + offset).reshape(-1), (j_r + offset).reshape(-1), side="left")
+    inds = inds.reshape(rows, n_rec) - np.arange(rows)[:, None] * n
     inside = inds < n
     take = np.minimum(inds, n - 1)
-    precision = np.where(inside, np.take_along_axis(env.reshape(-1, n), take, axis=1), 0.0)
+    precision = np.where(inside, np.take_along_axis(env, take, axis=1), 0.0)
     scores = np.where(inside, score[take], 0.0)
-    recall = rc[:, :, -1]
-    return precision.reshape(n_area, n_thr, n_rec), recall, scores.reshape(n_area, n_thr, n_rec)
+    return precision, rc[:, -1], scores
 
 
 def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
@@ -175,44 +191,56 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
     n_thr = params.iou_thresholds.shape[0]
     n_rec = params.rec_thresholds.shape[0]
     n_cls = flat.n_classes
-    bounds = params.area_bounds
-    n_area = bounds.shape[0]
+    n_area = params.area_bounds.shape[0]
     n_md = len(params.max_dets)
     # The one place where pycocotools' -1 ("no non-ignored GT in this cell") becomes NaN: cells start
     # undefined and only cells with GT are written.
-    precision = np.full((n_thr, n_rec, n_cls, n_area, n_md), np.nan)
-    recall = np.full((n_thr, n_cls, n_area, n_md), np.nan)
-    scores = np.full((n_thr, n_rec, n_cls, n_area, n_md), np.nan)
+    precision = np.full((n_cls, n_md, n_area, n_thr, n_rec), np.nan)
+    recall = np.full((n_cls, n_md, n_area, n_thr), np.nan)
+    scores = np.full((n_cls, n_md, n_area, n_thr, n_rec), np.nan)
 
     n_gt = np.zeros((n_cls, n_area), dtype=np.int64)
     for a in range(n_area):
         n_gt[:, a] = np.bincount(flat.gt_class[~state.gt_ignore[a]], minlength=n_cls)[:n_cls]
     n_det = np.bincount(state.det_class, minlength=n_cls)[:n_cls].astype(np.int64)
 
-    matched = state.match >= 0
-    not_ignored = ~state.det_ignore
-    tp_all = matched & not_ignored
-    fp_all = ~matched & not_ignored
     # one global order: stable on -score within class; ties keep (image, rank) order, as pycocotools'
     # concatenation over sorted image ids followed by a mergesort does.
     order = np.lexsort((-state.det_score, state.det_class))
-    cls_sorted = state.det_class[order]
-    starts = np.searchsorted(cls_sorted, np.arange(n_cls + 1), side="left")
-    for k in range(n_cls):
-        defined = n_gt[k] > 0
-        if not defined.any():
-            continue
-        idx = order[starts[k] : starts[k + 1]]
-        for m, max_det in enumerate(params.max_dets):
-            sel = idx[state.det_rank[idx] < max_det]
-            prec_k, rec_k, sc_k = _accumulate_class(
-                tp_all[:, :, sel], fp_all[:, :, sel], state.det_score[sel], n_gt[k], params.rec_thresholds
-            )
-            for a in np.flatnonzero(defined):
-                precision[:, :, k, a, m] = prec_k[a]
-                recall[:, k, a, m] = rec_k[a]
-                scores[:, :, k, a, m] = sc_k[a]
-    return CocoArrays(precision=precision, recall=recall, scores=scores, n_gt=n_gt, n_det=n_det, state=state)
+    rows = n_area * n_thr
+    tp_s = state.tp.reshape(rows, -1)[:, order]
+    fp_s = state.fp.reshape(rows, -1)[:, order]
+    cls_s, rank_s, score_s = state.det_class[order], state.det_rank[order], state.det_score[order]
+    for m, max_det in enumerate(params.max_dets):
+        if max_det < params.max_dets[-1]:
+            sel = rank_s < max_det
+            tp_m, fp_m, cls_m, score_m = tp_s[:, sel], fp_s[:, sel], cls_s[sel], score_s[sel]
+        else:
+            tp_m, fp_m, cls_m, score_m = tp_s, fp_s, cls_s, score_s
+        starts = np.searchsorted(cls_m, np.arange(n_cls + 1), side="left")
+        for k in range(n_cls):
+            defined = n_gt[k] > 0
+            if not defined.any():
+                continue
+            s, e = int(starts[k]), int(starts[k + 1])
+            # per-class slices stay in cache; an int32 cumsum is ~7x faster than a bool->float64 one
+            tp_k = np.cumsum(tp_m[:, s:e], axis=1, dtype=np.int32).astype(np.float64)
+            fp_k = np.cumsum(fp_m[:, s:e], axis=1, dtype=np.int32).astype(np.float64)
+            n_pos = np.repeat(np.maximum(n_gt[k], 1), n_thr)[:, None]
+            j_r = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
+            prec_k, rec_k, sc_k = _accumulate_class(tp_k, fp_k, score_m[s:e], n_pos, j_r)
+            ok = np.flatnonzero(defined)
+            precision[k, m, ok] = prec_k.reshape(n_area, n_thr, n_rec)[ok]
+            recall[k, m, ok] = rec_k.reshape(n_area, n_thr)[ok]
+            scores[k, m, ok] = sc_k.reshape(n_area, n_thr, n_rec)[ok]
+    return CocoArrays(
+        precision=np.ascontiguousarray(precision.transpose(3, 4, 0, 2, 1)),
+        recall=np.ascontiguousarray(recall.transpose(3, 0, 2, 1)),
+        scores=np.ascontiguousarray(scores.transpose(3, 4, 0, 2, 1)),
+        n_gt=n_gt,
+        n_det=n_det,
+        state=state,
+    )
 
 
 def mean_defined(values: np.ndarray) -> float:

@@ -90,11 +90,10 @@ def candidate_pairs(
 def greedy_match(
     pairs: Pairs,
     det_group: np.ndarray,
-    n_det: int,
     thresholds: np.ndarray,
     gt_ignore: np.ndarray,
     gt_crowd: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """pycocotools' greedy matching for every group, area range and IoU threshold at once.
 
     Per group, detections are taken in index order (callers sort them by descending score, stable). Each
@@ -105,27 +104,27 @@ def greedy_match(
     Args:
         pairs: candidate pairs from :func:`candidate_pairs`.
         det_group: (N,) int64 sorted group key per detection.
-        n_det: N.
         thresholds: (T,) float64 thresholds (already capped at ``1 - 1e-10``).
         gt_ignore: (A, G) bool ignore flag of each GT per area range.
         gt_crowd: (G,) bool; a crowd GT can be matched many times.
 
     Returns:
-        (A, T, N) int64 index of the matched GT, -1 where unmatched.
+        ``(cand, match)``: (C,) int64 sorted indices of the detections that have at least one candidate
+        pair (all others are unmatched everywhere), and (A, T, C) int64 index of the GT each of them
+        matched, -1 where unmatched.
     """
     n_area = gt_ignore.shape[0]
     n_thr = thresholds.shape[0]
-    match = np.full((n_area, n_thr, n_det), -1, dtype=np.int64)
+    cand_det = np.unique(pairs.det)
+    match = np.full((n_area, n_thr, cand_det.shape[0]), -1, dtype=np.int64)
     if pairs.det.size == 0:
-        return match
+        return cand_det, match
     gt_taken = np.zeros((n_area, n_thr, gt_ignore.shape[1]), dtype=bool)
     # step of each pair: rank of its detection among the group's detections that have candidates
-    cand_det = np.unique(pairs.det)
-    step_of_det = np.empty(n_det, dtype=np.int64)
-    step_of_det[cand_det] = rank_in_group(det_group[cand_det])
-    step = step_of_det[pairs.det]
+    cand_pos = np.searchsorted(cand_det, pairs.det)
+    step = rank_in_group(det_group[cand_det])[cand_pos]
     order = np.argsort(step, kind="stable")
-    p_det, p_gt, p_iou = pairs.det[order], pairs.gt[order], pairs.iou[order]
+    p_det, p_gt, p_iou = cand_pos[order], pairs.gt[order], pairs.iou[order]
     bounds = np.searchsorted(step[order], np.arange(int(step.max()) + 2), side="left")
     thr = thresholds[None, :, None]
     for s in range(bounds.size - 1):
@@ -149,4 +148,4 @@ def greedy_match(
         g_hit = gts[chosen]
         gt_taken[a_hit, t_hit, g_hit] = True
         match[a_hit, t_hit, dets[chosen]] = g_hit
-    return match
+    return cand_det, match
