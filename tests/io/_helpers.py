@@ -12,10 +12,16 @@ from odkit.io import Dataset
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "io"
 
 
-def make_image(path: Path, width: int, height: int, fmt: str | None = None, orientation: int | None = None) -> Path:
-    """Write a small solid image of width x height (as stored); ``fmt`` overrides the extension's format."""
+def make_image(path: Path, width: int, height: int, fmt: str | None = None, orientation: int | None = None,
+               noise: bool = False) -> Path:
+    """Write a small image of width x height (as stored): solid, or seeded noise (``noise``, so that most of
+    the file is pixel data); ``fmt`` overrides the extension's format; ``orientation`` sets the EXIF tag."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    im = Image.new("RGB", (width, height), (120, 60, 30))
+    if noise:
+        pixels = np.random.default_rng(0).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+        im = Image.fromarray(pixels)
+    else:
+        im = Image.new("RGB", (width, height), (120, 60, 30))
     kwargs = {}
     if orientation is not None:
         exif = Image.Exif()

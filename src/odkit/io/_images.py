@@ -76,11 +76,11 @@ def inspect_image(path: str | os.PathLike[str], decode: bool = True) -> ImageInf
                     im.load()
                 except OSError as exc:
                     msg = str(exc)
-                    return ImageInfo(p, fmt, hw, orientation, f"cannot decode: {msg}", "truncat" in msg)
+                    return ImageInfo(p, fmt, hw, orientation, f"cannot decode: {msg}", "truncat" in msg.lower())
             return ImageInfo(p, fmt, hw, orientation)
     except FileNotFoundError:
         return ImageInfo(p, error="file not found")
     except UnidentifiedImageError:
         return ImageInfo(p, error="not a recognised image file")
     except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, DecompressionBombError)
-        return ImageInfo(p, error=f"cannot open: {exc}")
+        return ImageInfo(p, error=f"cannot open: {exc}", truncated="truncat" in str(exc).lower())
