@@ -119,12 +119,22 @@ def greedy_match(
     match = np.full((n_area, n_thr, cand_det.shape[0]), -1, dtype=np.int64)
     if pairs.det.size == 0:
         return cand_det, match
-    gt_taken = np.zeros((n_area, n_thr, gt_ignore.shape[1]), dtype=bool)
-    # step of each pair: rank of its detection among the group's detections that have candidates
     cand_pos = np.searchsorted(cand_det, pairs.det)
-    step = rank_in_group(det_group[cand_det])[cand_pos]
+    # A pair whose detection and GT are in no other pair has no competition: it matches wherever IoU >= t.
+    # (Most pairs are like that; only the others need the sequential greedy steps.)
+    simple = (np.bincount(cand_pos)[cand_pos] == 1) & (np.bincount(pairs.gt)[pairs.gt] == 1)
+    hit = pairs.iou[simple][None, :] >= thresholds[:, None]  # (T, Ps)
+    match[:, :, cand_pos[simple]] = np.where(hit, pairs.gt[simple][None, :], -1)[None, :, :]
+    rest = ~simple
+    if not rest.any():
+        return cand_det, match
+    r_pos, r_gt, r_iou = cand_pos[rest], pairs.gt[rest], pairs.iou[rest]
+    gt_taken = np.zeros((n_area, n_thr, gt_ignore.shape[1]), dtype=bool)
+    # step of each pair: rank of its detection among the group's detections that still need matching
+    r_dets = np.unique(r_pos)
+    step = rank_in_group(det_group[cand_det[r_dets]])[np.searchsorted(r_dets, r_pos)]
     order = np.argsort(step, kind="stable")
-    p_det, p_gt, p_iou = cand_pos[order], pairs.gt[order], pairs.iou[order]
+    p_det, p_gt, p_iou = r_pos[order], r_gt[order], r_iou[order]
     bounds = np.searchsorted(step[order], np.arange(int(step.max()) + 2), side="left")
     thr = thresholds[None, :, None]
     for s in range(bounds.size - 1):
