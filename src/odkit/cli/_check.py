@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.fix is not None:
         src = args.dataset.resolve()
         out = args.fix.resolve()
-        if out == src or src in out.parents or (src.is_file() and out == src.parent):
+        protected = [src, *([src.parent] if src.is_file() else []),
+                     *([dataset.root.resolve()] if dataset.root is not None else [])]
+        if any(out == p or p in out.parents for p in protected):
             raise DatasetError(f"--fix {args.fix} would write inside the original dataset; choose another folder")
         if out.is_dir() and any(out.iterdir()):
             raise DatasetError(f"--fix {args.fix} exists and is not empty")

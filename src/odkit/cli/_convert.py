@@ -43,13 +43,17 @@ def run(args: argparse.Namespace) -> int:
     from odkit.io import read_annotations, write_annotations
 
     src, dst = args.src.resolve(), args.dst.resolve()
-    if dst == src or src in dst.parents:
+    protected = [src, *([src.parent] if src.is_file() else [])]
+    if any(dst == p or p in dst.parents for p in protected):
         raise DatasetError(f"DST {args.dst} is inside SRC {args.src}; choose a folder outside the source dataset")
     if dst.is_dir() and any(dst.iterdir()) and not args.force:
         raise DatasetError(f"DST {args.dst} exists and is not empty; pass --force to write into it")
     read_opts = {"one_based": True} if args.csv_one_based and (args.from_fmt == "csv" or
                                                                  str(src).endswith(".csv")) else {}
     dataset = read_annotations(args.src, args.from_fmt, args.images, strict=args.strict, **read_opts)
+    root = dataset.root.resolve() if dataset.root is not None else None
+    if root is not None and (dst == root or root in dst.parents):
+        raise DatasetError(f"DST {args.dst} is inside the source images folder {dataset.root}; choose another folder")
     src_fmt = dataset.source.get("format", args.from_fmt)
     print(f"read {len(dataset)} images, {dataset.num_boxes} boxes, {len(dataset.categories)} classes "
           f"({src_fmt}) from {args.src}")
