@@ -3,22 +3,44 @@
 numpy + Pillow by default; torch is imported only when tensors are requested (``output="torch"``).
 """
 
+from odkit.data._augment import ColorJitter as ColorJitter
+from odkit.data._augment import Compose as Compose
+from odkit.data._augment import HorizontalFlip as HorizontalFlip
+from odkit.data._augment import Letterbox as Letterbox
+from odkit.data._augment import Mosaic as Mosaic
+from odkit.data._augment import RandomCrop as RandomCrop
+from odkit.data._augment import RandomScale as RandomScale
+from odkit.data._augment import Resize as Resize
 from odkit.data._decode import ImageDecodeError as ImageDecodeError
 from odkit.data._decode import load_image as load_image
 from odkit.data._folder import ImageFolderDataset as ImageFolderDataset
 from odkit.data._from_directory import image_dataset_from_directory as image_dataset_from_directory
 from odkit.data._index import ALLOWLIST_FORMATS as ALLOWLIST_FORMATS
 from odkit.data._index import index_directory as index_directory
+from odkit.data._letterbox import LetterboxInfo as LetterboxInfo
+from odkit.data._letterbox import letterbox as letterbox
+from odkit.data._letterbox import unletterbox_boxes as unletterbox_boxes
 from odkit.data._resize import INTERPOLATIONS as INTERPOLATIONS
 from odkit.data._resize import resize_image as resize_image
 
 __all__ = [
     "ALLOWLIST_FORMATS",
     "INTERPOLATIONS",
+    "ColorJitter",
+    "Compose",
+    "HorizontalFlip",
     "ImageDecodeError",
     "ImageFolderDataset",
+    "Letterbox",
+    "LetterboxInfo",
+    "Mosaic",
+    "RandomCrop",
+    "RandomScale",
+    "Resize",
     "image_dataset_from_directory",
     "index_directory",
+    "letterbox",
     "load_image",
     "resize_image",
+    "unletterbox_boxes",
 ]

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from odkit.data._decode import ImageDecodeError, load_image
+from odkit.data._parallel import ordered_map
 from odkit.data._resize import _IDENTITY_WHEN_SAME, crop_to_aspect_ratio, resize_image, resize_with_pad
 
 __all__ = ["ImageFolderDataset"]
@@ -160,25 +159,10 @@ class ImageFolderDataset:
         chunk = self.batch_size or _UNBATCHED_CHUNK
         chunks = [order[i : i + chunk] for i in range(0, len(order), chunk)]
         skipped_before = len(self.skipped_files)
-        pool = ThreadPoolExecutor(self.num_workers) if self.num_workers > 1 else None
-        pending: deque[Future[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]] = deque()
-        try:
-            next_chunk = 0
-            while next_chunk < len(chunks) or pending:
-                while next_chunk < len(chunks) and len(pending) < self.num_workers + self.prefetch:
-                    positions = chunks[next_chunk]
-                    skip = self.on_error == "skip"
-                    pending.append(pool.submit(self._load, positions, skip) if pool else self._load(positions, skip))
-                    next_chunk += 1
-                item = pending.popleft()
-                images, kept = item.result() if isinstance(item, Future) else item
-                yield from self._emit(images, kept, with_paths)
-        finally:
-            for item in pending:
-                if isinstance(item, Future):
-                    item.cancel()
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        skip = self.on_error == "skip"
+        loaded = ordered_map(lambda p: self._load(p, skip), chunks, self.num_workers, self.num_workers + self.prefetch)
+        for images, kept in loaded:
+            yield from self._emit(images, kept, with_paths)
         skipped = len(self.skipped_files) - skipped_before
         if skipped:
             warnings.warn(
