@@ -142,7 +142,7 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
 
 def _recall_steps(n_pos: np.ndarray, rec_thresholds: np.ndarray) -> np.ndarray:
     """(A, R) smallest integer j with ``j / n_pos[a] >= r`` (float division, as pycocotools' ``tp / npig``)."""
-    out = np.empty((n_pos.shape[0], rec_thresholds.shape[0]), dtype=np.float64)
+    out = np.empty((n_pos.shape[0], rec_thresholds.shape[0]), dtype=np.int64)
     for a, npa in enumerate(n_pos.tolist()):
         npa = max(int(npa), 1)
         out[a] = np.searchsorted(np.arange(npa + 1) / npa, rec_thresholds, side="left")
@@ -150,39 +150,53 @@ def _recall_steps(n_pos: np.ndarray, rec_thresholds: np.ndarray) -> np.ndarray:
 
 
 def _accumulate_class(
-    tp_sum: np.ndarray,
-    fp_sum: np.ndarray,
+    tp: np.ndarray,
+    fp: np.ndarray,
     score: np.ndarray,
     n_pos: np.ndarray,
     j_r: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision (A*T, R), recall (A*T,) and scores (A*T, R) of one class.
+    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class; pycocotools' arithmetic.
+
+    pycocotools computes ``pr = tp / (fp + tp + eps)`` at every detection, takes the suffix maximum and
+    reads it at ``searchsorted(rc, r, 'left')``. Only true positives raise ``pr`` (a false positive lowers it,
+    an ignored detection repeats it), so the suffix maximum is always reached at a true positive, and the
+    index read for a recall ``r > 0`` is the ``j_r``-th true positive, with ``j_r`` the smallest integer with
+    ``j_r / n_pos >= r``. So the same numbers come from the true positives alone: ``pr_i = i / (fp_i + i +
+    eps)`` for the i-th of them, its suffix maximum, read at ``j_r`` (``j_r = 0`` reads the first detection,
+    whose suffix maximum is the maximum over all true positives).
 
     Args:
-        tp_sum: (A*T, n) float64 cumulative true positives, detections in global score order.
-        fp_sum: (A*T, n) float64 cumulative false positives.
+        tp: (rows, n) bool true positives, detections in global score order.
+        fp: (rows, n) bool false positives.
         score: (n,) float64 sorted scores.
-        n_pos: (A*T, 1) int64 non-ignored GT count per row (>= 1; rows without GT are discarded later).
-        j_r: (A*T, R) from :func:`_recall_steps`, repeated per threshold.
+        n_pos: (rows,) int64 non-ignored GT count per row, >= 1 (rows without GT are discarded later).
+        j_r: (rows, R) int64 from :func:`_recall_steps`.
     """
-    rows, n = tp_sum.shape
+    rows, n = tp.shape
     n_rec = j_r.shape[1]
     if n == 0:
         return np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
-    rc = tp_sum / n_pos
-    pr = tp_sum / (fp_sum + tp_sum + _EPS)
-    env = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-    # searchsorted(rc, rec_thresholds, 'left') per row, exactly: rc < r  <=>  tp_sum < j_r (float division
-    # is monotone in the integer numerator). Integers allow one flat search over all rows with offsets.
-    width = float(max(n, int(n_pos.max())) + 2)
-    offset = np.arange(rows, dtype=np.float64)[:, None] * width
-    inds = np.searchsorted((tp_sum + offset).reshape(-1), (j_r + offset).reshape(-1), side="left")
-    inds = inds.reshape(rows, n_rec) - np.arange(rows)[:, None] * n
-    inside = inds < n
-    take = np.minimum(inds, n - 1)
+    tp_cum = np.cumsum(tp, axis=1, dtype=np.int32)  # int32: ~7x faster than a bool->float64 cumsum
+    fp_cum = np.cumsum(fp, axis=1, dtype=np.int32)
+    n_tp = tp_cum[:, -1].astype(np.int64)
+    row, col = np.nonzero(tp)
+    i = tp_cum[row, col].astype(np.float64)  # 1-based rank of each true positive in its row
+    pr = i / (fp_cum[row, col] + i + _EPS)
+    width = max(int(n_tp.max()), 1)
+    env = np.full((rows, width), -1.0)
+    pos = np.zeros((rows, width), dtype=np.int64)
+    slot = (i - 1).astype(np.int64)
+    env[row, slot] = pr
+    pos[row, slot] = col
+    env = np.maximum.accumulate(env[:, ::-1], axis=1)[:, ::-1]
+    take = np.clip(j_r - 1, 0, width - 1)
+    inside = j_r <= n_tp[:, None]
     precision = np.where(inside, np.take_along_axis(env, take, axis=1), 0.0)
-    scores = np.where(inside, score[take], 0.0)
-    return precision, rc[:, -1], scores
+    precision[(j_r == 0) & (n_tp[:, None] == 0)] = 0.0
+    at = np.where(j_r == 0, 0, np.take_along_axis(pos, take, axis=1))
+    scores = np.where(inside, score[at], 0.0)
+    return precision, n_tp / n_pos, scores
 
 
 def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
@@ -223,12 +237,10 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
             if not defined.any():
                 continue
             s, e = int(starts[k]), int(starts[k + 1])
-            # per-class slices stay in cache; an int32 cumsum is ~7x faster than a bool->float64 one
-            tp_k = np.cumsum(tp_m[:, s:e], axis=1, dtype=np.int32).astype(np.float64)
-            fp_k = np.cumsum(fp_m[:, s:e], axis=1, dtype=np.int32).astype(np.float64)
-            n_pos = np.repeat(np.maximum(n_gt[k], 1), n_thr)[:, None]
+            n_pos = np.repeat(np.maximum(n_gt[k], 1), n_thr)
             j_r = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
-            prec_k, rec_k, sc_k = _accumulate_class(tp_k, fp_k, score_m[s:e], n_pos, j_r)
+            # per-class slices: small enough to stay in cache
+            prec_k, rec_k, sc_k = _accumulate_class(tp_m[:, s:e], fp_m[:, s:e], score_m[s:e], n_pos, j_r)
             ok = np.flatnonzero(defined)
             precision[k, m, ok] = prec_k.reshape(n_area, n_thr, n_rec)[ok]
             recall[k, m, ok] = rec_k.reshape(n_area, n_thr)[ok]
