@@ -31,7 +31,7 @@ def _check_inputs(
     sc = sc.astype(np.float64, copy=False)
     if not np.all(np.isfinite(sc)):
         i = int(np.flatnonzero(~np.isfinite(sc))[0])
-        raise BoxFormatError(f"scores[{i}] must be finite; got {sc[i]!r}")
+        raise BoxFormatError(f"scores[{i}] must be finite; got {float(sc[i])}")
     if not 0.0 <= float(iou_threshold) <= 1.0:
         raise ValueError(f"iou_threshold must be in [0, 1]; got {iou_threshold}")
     if max_det is not None and int(max_det) < 0:
@@ -132,9 +132,10 @@ def soft_nms(
 ) -> tuple[IndexArray, FloatArray]:
     """Soft-NMS (Bodla et al. 2017): decay the scores of overlapping boxes instead of removing them.
 
-    Repeatedly takes the box with the highest current score (ties: input order), then multiplies every
-    remaining score by ``1 - IoU`` where ``IoU >= iou_threshold`` ("linear") or by ``exp(-IoU^2 / sigma)``
-    ("gaussian", threshold unused); boxes whose score falls under ``score_threshold`` are dropped.
+    Repeatedly takes the box with the highest current score (ties: the higher original score, then input
+    order), then multiplies every remaining score by ``1 - IoU`` where ``IoU >= iou_threshold`` ("linear")
+    or by ``exp(-IoU^2 / sigma)`` ("gaussian", threshold unused); boxes whose score falls under
+    ``score_threshold`` are dropped.
 
     Returns:
         (K,) int64 indices into the inputs in selection order (descending decayed score), and
