@@ -43,11 +43,11 @@ def _print_stats(stats: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from odkit.errors import DatasetError
-    from odkit.io import read_annotations, write_annotations
-    from odkit.io._check import check_dataset, fix_dataset
+    from odkit.io import check_dataset, detect_format, fix_dataset, read_annotations, write_annotations
 
-    opts = {"one_based": True} if args.csv_one_based else {}
-    dataset = read_annotations(args.dataset, args.from_fmt, args.images, strict=False, **opts)
+    from_fmt = args.from_fmt or detect_format(args.dataset).value
+    opts = {"one_based": True} if args.csv_one_based and from_fmt == "csv" else {}
+    dataset = read_annotations(args.dataset, from_fmt, args.images, strict=False, **opts)
     report = check_dataset(dataset, check_images=not args.no_images, decode=not args.fast,
                            near_dup_iou=args.near_dup_iou)
     by_code: dict[str, list] = {}
@@ -76,9 +76,8 @@ def run(args: argparse.Namespace) -> int:
         if out.is_dir() and any(out.iterdir()):
             raise DatasetError(f"--fix {args.fix} exists and is not empty")
         fixed, changes = fix_dataset(dataset, report)
-        fmt = dataset.source.get("format", args.from_fmt or "coco")
-        wrep = write_annotations(fixed, out, fmt, copy_images="copy", **({"one_based": True} if
-                                                                         args.csv_one_based else {}))
+        fmt = from_fmt
+        wrep = write_annotations(fixed, out, fmt, copy_images="copy", **opts)
         print(f"--fix: wrote a cleaned copy ({fmt}) to {args.fix}: {len(changes)} change(s)")
         for c in changes:
             print(f"  {c}")

@@ -40,7 +40,7 @@ def _print_issues(title: str, issues: list, verbose: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from odkit.errors import DatasetError
-    from odkit.io import read_annotations, write_annotations
+    from odkit.io import detect_format, read_annotations, write_annotations
 
     src, dst = args.src.resolve(), args.dst.resolve()
     protected = [src, *([src.parent] if src.is_file() else [])]
@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise DatasetError(f"DST {args.dst} is inside SRC {args.src}; choose a folder outside the source dataset")
     if dst.is_dir() and any(dst.iterdir()) and not args.force:
         raise DatasetError(f"DST {args.dst} exists and is not empty; pass --force to write into it")
-    read_opts = {"one_based": True} if args.csv_one_based and (args.from_fmt == "csv" or
-                                                                 str(src).endswith(".csv")) else {}
-    dataset = read_annotations(args.src, args.from_fmt, args.images, strict=args.strict, **read_opts)
+    from_fmt = args.from_fmt or detect_format(args.src).value
+    read_opts = {"one_based": True} if args.csv_one_based and from_fmt == "csv" else {}
+    dataset = read_annotations(args.src, from_fmt, args.images, strict=args.strict, **read_opts)
     root = dataset.root.resolve() if dataset.root is not None else None
     if root is not None and (dst == root or root in dst.parents):
         raise DatasetError(f"DST {args.dst} is inside the source images folder {dataset.root}; choose another folder")

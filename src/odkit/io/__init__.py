@@ -15,6 +15,10 @@ from odkit.io._api import AnnotationFormat as AnnotationFormat
 from odkit.io._api import detect_format as detect_format
 from odkit.io._api import read_annotations as read_annotations
 from odkit.io._api import write_annotations as write_annotations
+from odkit.io._check import CheckReport as CheckReport
+from odkit.io._check import check_dataset as check_dataset
+from odkit.io._check import dataset_stats as dataset_stats
+from odkit.io._check import fix_dataset as fix_dataset
 from odkit.io._coco import coco_dict as coco_dict
 from odkit.io._coco import read_coco as read_coco
 from odkit.io._coco import write_coco as write_coco
@@ -41,15 +45,19 @@ from odkit.io._yolo import write_yolo as write_yolo
 __all__ = [
     "AnnotationFormat",
     "Category",
+    "CheckReport",
     "Dataset",
     "ImageAnnotations",
     "ImageInfo",
     "ImageRecord",
     "Issue",
     "WriteReport",
+    "check_dataset",
     "coco_dict",
     "concat_annotations",
+    "dataset_stats",
     "detect_format",
+    "fix_dataset",
     "inspect_image",
     "label_path",
     "merge_datasets",

@@ -235,8 +235,9 @@ def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, 
 
     Annotation ids are kept when present and unique, otherwise numbered from 1.
     """
-    images = [{"id": im.id, "file_name": im.file_name, "width": im.width, "height": im.height}
-              for im in dataset.images]
+    # file_name is the image's resolved path (relative to the images folder), so a wrong name in the source
+    # (raccoon's .png for .jpg) is not carried over.
+    images = [{"id": im.id, "file_name": im.path, "width": im.width, "height": im.height} for im in dataset.images]
     categories = []
     for c in dataset.categories:
         cat: dict[str, Any] = {"id": c.id, "name": c.name}
