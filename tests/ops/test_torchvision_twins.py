@@ -13,8 +13,8 @@ import pytest
 from odkit.ops import batched_nms, box_iou, complete_box_iou, distance_box_iou, generalized_box_iou, nms
 from tests.ops._cases import clustered_boxes, random_boxes
 
+tv_ops = pytest.importorskip("torchvision.ops")  # first: without torchvision, torch is never imported
 torch = pytest.importorskip("torch")
-tv_ops = pytest.importorskip("torchvision.ops")
 
 
 @pytest.mark.parametrize("seed", range(5))
