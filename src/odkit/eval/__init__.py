@@ -11,6 +11,8 @@ from odkit.eval._params import COCOParams as COCOParams
 from odkit.eval._result import STAT_KEYS as STAT_KEYS
 from odkit.eval._result import ClassResult as ClassResult
 from odkit.eval._result import MAPResult as MAPResult
+from odkit.eval._voc import VOCResult as VOCResult
+from odkit.eval._voc import voc_ap as voc_ap
 
 __all__ = [
     "COCO_AREA_RANGES",
@@ -21,7 +23,9 @@ __all__ = [
     "CocoDetections",
     "CocoGroundTruth",
     "MAPResult",
+    "VOCResult",
     "evaluate_coco",
     "load_coco_ground_truth",
     "load_coco_results",
+    "voc_ap",
 ]

@@ -14,6 +14,7 @@ from odkit.eval._cocoeval import CocoArrays, coco_evaluate
 from odkit.eval._flat import FlatData
 from odkit.eval._params import COCOParams
 from odkit.eval._result import MAPResult, build_result
+from odkit.eval._voc import VOCMethod, VOCResult, voc_evaluate_flat
 
 __all__ = ["COCOEvaluator", "evaluate_coco"]
 
@@ -287,6 +288,19 @@ class COCOEvaluator:
         arrays, _, class_ids = self.compute_arrays()
         names = [self._names.get(c, str(c)) for c in class_ids]
         return build_result(arrays, self.params, class_ids, names)
+
+    def compute_voc(
+        self, iou_threshold: float = 0.5, method: VOCMethod = "all_point", plus_one: bool = False
+    ) -> VOCResult:
+        """PASCAL VOC AP per class on the same images (all detections; ``difficult`` and crowd GTs ignored).
+
+        Args:
+            iou_threshold: a detection matches when IoU > this (strictly, as the devkit).
+            method: ``"11point"`` (VOC2007) or ``"all_point"`` (VOC2010+).
+            plus_one: use the devkit's +1 pixel widths and heights (for integer pixel boxes).
+        """
+        flat, _, class_ids = self.flat_data()
+        return voc_evaluate_flat(flat, class_ids, iou_threshold, method, plus_one)
 
     # ---- COCO files ----
     @classmethod
