@@ -86,6 +86,14 @@ def _single_file(path: Path, suffix: str) -> Path:
     return found[0]
 
 
+_READ_OPTIONS = {
+    AnnotationFormat.COCO: (),
+    AnnotationFormat.VOC: ("class_names",),
+    AnnotationFormat.YOLO: ("class_names",),
+    AnnotationFormat.CSV: ("class_names", "columns", "one_based"),
+}
+
+
 def read_annotations(
     path: str | os.PathLike[str],
     fmt: AnnotationFormat | str | None = None,
@@ -115,16 +123,16 @@ def read_annotations(
     if not p.exists():
         raise DatasetError(f"{p}: no such file or folder")
     f = detect_format(p) if fmt is None else AnnotationFormat.from_value(fmt)
-    try:
-        if f is AnnotationFormat.COCO:
-            return read_coco(_single_file(p, ".json"), images_dir, strict=strict)
-        if f is AnnotationFormat.VOC:
-            return read_voc(p, images_dir, strict=strict, **options)
-        if f is AnnotationFormat.YOLO:
-            return read_yolo(p, images_dir, strict=strict, **options)
-        return read_csv(_single_file(p, ".csv"), images_dir, strict=strict, **options)
-    except TypeError as exc:  # an option the format does not take
-        raise DatasetError(f"{f.value} reader: {exc}") from None
+    unknown = sorted(set(options) - set(_READ_OPTIONS[f]))
+    if unknown:
+        raise DatasetError(f"the {f.value} reader takes no option(s) {unknown}; it takes {list(_READ_OPTIONS[f])}")
+    if f is AnnotationFormat.COCO:
+        return read_coco(_single_file(p, ".json"), images_dir, strict=strict)
+    if f is AnnotationFormat.VOC:
+        return read_voc(p, images_dir, strict=strict, **options)
+    if f is AnnotationFormat.YOLO:
+        return read_yolo(p, images_dir, strict=strict, **options)
+    return read_csv(_single_file(p, ".csv"), images_dir, strict=strict, **options)
 
 
 def _output_layout(dataset: Dataset, fmt: AnnotationFormat) -> dict[int, str]:
@@ -174,6 +182,8 @@ def write_annotations(
         DatasetError: an unknown format or ``copy_images`` value, or an image missing when copying.
     """
     f = AnnotationFormat.from_value(fmt)
+    if options and (f is not AnnotationFormat.CSV or set(options) - {"one_based"}):
+        raise DatasetError(f"the {f.value} writer takes no option(s) {sorted(options)}")
     if copy_images not in ("none", "copy", "symlink"):
         raise DatasetError(f"copy_images must be 'none', 'copy' or 'symlink'; got {copy_images!r}")
     out = Path(path)

@@ -25,7 +25,17 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _is_id(v: Any) -> bool:
+    """An int that fits int64 (bools are not ids)."""
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
 def _load_json(path: Path) -> Any:
@@ -89,25 +99,25 @@ def read_coco(
     categories: dict[int, Category] = {}
     for i, c in enumerate(data["categories"]):
         where = f"categories[{i}]"
-        if not isinstance(c, dict) or not isinstance(c.get("id"), int) or not isinstance(c.get("name"), str):
+        if not isinstance(c, dict) or not _is_id(c.get("id")) or not isinstance(c.get("name"), str):
             raise AnnotationError(path, where, f"expected {{'id': int, 'name': str}}; got {c!r:.80}")
         if c["id"] in categories:
             raise AnnotationError(path, where, f"category id {c['id']} appears twice")
+        if any(other.name == c["name"] for other in categories.values()):
+            raise AnnotationError(path, where, f"category name {c['name']!r} appears twice")
         categories[c["id"]] = Category(c["id"], c["name"], str(c.get("supercategory", "") or ""))
 
     records: list[tuple[int, str, int, int]] = []
     seen: set[int] = set()
     for i, im in enumerate(data["images"]):
         where = f"images[{i}]"
-        if not isinstance(im, dict) or not isinstance(im.get("id"), int) or not isinstance(
-            im.get("file_name"), str
-        ):
+        if not isinstance(im, dict) or not _is_id(im.get("id")) or not isinstance(im.get("file_name"), str):
             raise AnnotationError(path, where, f"expected {{'id': int, 'file_name': str, ...}}; got {im!r:.80}")
         if im["id"] in seen:
             raise AnnotationError(path, where, f"image id {im['id']} appears twice")
         seen.add(im["id"])
         w, h = im.get("width", 0), im.get("height", 0)
-        if not (isinstance(w, int) and isinstance(h, int)) or w < 0 or h < 0:
+        if not (_is_id(w) and _is_id(h)) or w < 0 or h < 0:
             raise AnnotationError(path, where, f"width/height must be non-negative ints; got {w!r}x{h!r}")
         records.append((im["id"], im["file_name"], w, h))
 
@@ -151,13 +161,15 @@ def _fast_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int]) -> dic
         crowd = np.array([a.get("iscrowd", 0) for a in raw], dtype=np.int64)
         area_raw = [a.get("area") for a in raw]
         ann_id = [a.get("id", -1) for a in raw]
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return None
     if not np.all(np.isfinite(bbox)) or not np.all(np.isin(img, list(image_ids))):
         return None
     if not np.all(np.isin(cat, list(cat_ids))):
         return None
-    if not all(type(v) is int for v in ann_id) or any(type(a["image_id"]) is not int for a in raw):
+    if not all(type(v) is int and -(2**63) <= v < 2**63 for v in ann_id):
+        return None
+    if any(type(a["image_id"]) is not int or type(a["category_id"]) is not int for a in raw):
         return None
     wh = bbox[:, 2:]
     try:
@@ -189,11 +201,11 @@ def _checked_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int], pat
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
             log.error("bad_box", path, f"{where}.bbox", f"expected 4 finite numbers [x, y, w, h]; got {bbox!r:.80}")
             continue
-        if not isinstance(a["image_id"], int) or a["image_id"] not in image_ids:
+        if not _is_id(a["image_id"]) or a["image_id"] not in image_ids:
             log.error("missing_image_record", path, f"{where}.image_id",
                       f"image_id {a['image_id']!r} is not in 'images'")
             continue
-        if not isinstance(a["category_id"], int) or a["category_id"] not in cat_ids:
+        if not _is_id(a["category_id"]) or a["category_id"] not in cat_ids:
             log.error("unknown_class", path, f"{where}.category_id",
                       f"category_id {a['category_id']!r} is not in 'categories' {sorted(cat_ids)[:20]}")
             continue
@@ -201,7 +213,7 @@ def _checked_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int], pat
         ar = a.get("area")
         rows.append((a["image_id"], (x, y, x + w, y + h), a["category_id"], bool(a.get("iscrowd", 0)),
                      float(ar) if _is_number(ar) else abs(w * h),
-                     a["id"] if isinstance(a.get("id"), int) else -1, _extras(a)))
+                     a["id"] if _is_id(a.get("id")) else -1, _extras(a)))
     n = len(rows)
     return {"image_id": np.array([r[0] for r in rows], np.int64),
             "boxes_xyxy": np.array([r[1] for r in rows], np.float64).reshape(n, 4),

@@ -66,7 +66,9 @@ def _names(data: dict[str, Any], path: Path) -> list[str]:
     elif isinstance(names, list):
         out = [str(n) for n in names]
     elif names is None:
-        out = [f"class{i}" for i in range(int(nc))]
+        if not isinstance(nc, int) or isinstance(nc, bool) or nc < 0:
+            raise AnnotationError(path, "nc", f"nc must be a non-negative integer; got {nc!r}")
+        out = [f"class{i}" for i in range(nc)]
     else:
         raise AnnotationError(path, "names", f"expected a list or a dict; got {type(names).__name__}")
     if nc is not None and nc != len(out):
@@ -175,6 +177,8 @@ def read_yolo(
         if "validation" in data and "val" not in data:
             data["val"] = data.pop("validation")
         names = _names(data, yaml_path)
+        if data.get("path") is not None and not isinstance(data["path"], str):
+            raise AnnotationError(yaml_path, "path", f"expected a folder path; got {data['path']!r}")
         root = Path(data["path"]) if data.get("path") else yaml_path.parent
         if not root.is_absolute():
             root = yaml_path.parent / root
