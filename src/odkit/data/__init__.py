@@ -13,12 +13,16 @@ from odkit.data._augment import RandomScale as RandomScale
 from odkit.data._augment import Resize as Resize
 from odkit.data._decode import ImageDecodeError as ImageDecodeError
 from odkit.data._decode import load_image as load_image
+from odkit.data._detection import DetectionDataset as DetectionDataset
+from odkit.data._detection import detection_collate as detection_collate
+from odkit.data._detection import detection_dataset as detection_dataset
 from odkit.data._folder import ImageFolderDataset as ImageFolderDataset
 from odkit.data._from_directory import image_dataset_from_directory as image_dataset_from_directory
 from odkit.data._index import ALLOWLIST_FORMATS as ALLOWLIST_FORMATS
 from odkit.data._index import index_directory as index_directory
 from odkit.data._letterbox import LetterboxInfo as LetterboxInfo
 from odkit.data._letterbox import letterbox as letterbox
+from odkit.data._letterbox import letterbox_info as letterbox_info
 from odkit.data._letterbox import unletterbox_boxes as unletterbox_boxes
 from odkit.data._resize import INTERPOLATIONS as INTERPOLATIONS
 from odkit.data._resize import resize_image as resize_image
@@ -28,6 +32,7 @@ __all__ = [
     "INTERPOLATIONS",
     "ColorJitter",
     "Compose",
+    "DetectionDataset",
     "HorizontalFlip",
     "ImageDecodeError",
     "ImageFolderDataset",
@@ -37,9 +42,12 @@ __all__ = [
     "RandomCrop",
     "RandomScale",
     "Resize",
+    "detection_collate",
+    "detection_dataset",
     "image_dataset_from_directory",
     "index_directory",
     "letterbox",
+    "letterbox_info",
     "load_image",
     "resize_image",
     "unletterbox_boxes",

@@ -88,8 +88,9 @@ def load_image(path: str | os.PathLike[str], num_channels: int = 3, *, exif_tran
     except OSError as exc:
         raise ImageDecodeError(path, f"{type(exc).__name__}: {exc.strerror or exc}") from exc
     arr = None
-    if not exif_transpose and (data[:8] in _CV2_MAGIC or data[:3] in _CV2_MAGIC or data[:2] in _CV2_MAGIC):
-        arr = _decode_cv2(data, num_channels)
+    is_jpeg = data[:3] == b"\xff\xd8\xff"
+    if (not exif_transpose or is_jpeg) and (data[:8] in _CV2_MAGIC or is_jpeg or data[:2] in _CV2_MAGIC):
+        arr = _decode_cv2(data, num_channels, exif_transpose)
     if arr is None:
         arr = _decode_pil(path, data, num_channels, exif_transpose)
     if arr.ndim == 2:
@@ -115,16 +116,22 @@ def _load_cv2() -> Any:
     return _cv2
 
 
-def _decode_cv2(data: bytes, num_channels: int) -> np.ndarray | None:
-    """Decode with OpenCV, ignoring EXIF orientation; None when OpenCV is absent or cannot decode."""
+def _decode_cv2(data: bytes, num_channels: int, exif_transpose: bool = False) -> np.ndarray | None:
+    """Decode with OpenCV; None when OpenCV is absent or cannot decode.
+
+    EXIF orientation is ignored unless ``exif_transpose`` (then only JPEG comes here: OpenCV applies the
+    orientation for ``IMREAD_COLOR`` / ``IMREAD_GRAYSCALE`` only).
+    """
     cv2 = _load_cv2()
     if not cv2:
         return None
-    flags = cv2.IMREAD_IGNORE_ORIENTATION
-    if num_channels == 1 and data[:3] == b"\xff\xd8\xff":
-        flags |= cv2.IMREAD_GRAYSCALE  # libjpeg's luma plane, as TF
+    is_jpeg = data[:3] == b"\xff\xd8\xff"
+    if exif_transpose:
+        flags = cv2.IMREAD_GRAYSCALE if num_channels == 1 else cv2.IMREAD_COLOR
+    elif num_channels == 1 and is_jpeg:
+        flags = cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_GRAYSCALE  # libjpeg's luma plane, as TF
     else:
-        flags |= cv2.IMREAD_UNCHANGED
+        flags = cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_UNCHANGED
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if arr is None or arr.dtype != np.uint8:
         return None  # let Pillow decode it or report the error (16-bit PNG, corrupt data)
@@ -133,13 +140,13 @@ def _decode_cv2(data: bytes, num_channels: int) -> np.ndarray | None:
             return arr
         gray = np.repeat(arr[:, :, None], 3, axis=2)
         return gray if num_channels == 3 else np.concatenate([gray, np.full_like(arr[:, :, None], 255)], 2)
-    rgb = arr[:, :, 2::-1]
     if num_channels == 1:
-        return _libpng_gray(rgb)
+        return _libpng_gray(arr[:, :, 2::-1])
     if num_channels == 3:
-        return np.ascontiguousarray(rgb)
-    alpha = arr[:, :, 3:4] if arr.shape[2] == 4 else np.full_like(arr[:, :, :1], 255)
-    return np.concatenate([rgb, alpha], 2)
+        code = cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGB
+        return cv2.cvtColor(arr, code)
+    code = cv2.COLOR_BGR2RGBA if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+    return cv2.cvtColor(arr, code)
 
 
 def _decode_pil(path: str, data: bytes, num_channels: int, exif_transpose: bool) -> np.ndarray:

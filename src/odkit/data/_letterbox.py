@@ -15,7 +15,7 @@ from PIL import Image
 
 from odkit.boxes import BoxFormat, validate_boxes
 
-__all__ = ["LetterboxInfo", "letterbox", "resize_uint8", "unletterbox_boxes"]
+__all__ = ["LetterboxInfo", "letterbox", "letterbox_info", "resize_uint8", "unletterbox_boxes"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,21 @@ def resize_uint8(image: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
         planes = [np.asarray(Image.fromarray(image[:, :, c]).resize((w, h), Image.Resampling.BILINEAR))
                   for c in range(channels)]
         return np.stack(planes, axis=2)
-    out = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if h < image.shape[0] else cv2.INTER_LINEAR)
+    out = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
     return out[:, :, None] if out.ndim == 2 else out
+
+
+def letterbox_info(source_hw: tuple[int, int], image_hw: tuple[int, int], allow_upscale: bool = True) -> LetterboxInfo:
+    """The geometry :func:`letterbox` uses for a ``source_hw`` image and an ``image_hw`` output."""
+    src_h, src_w = int(source_hw[0]), int(source_hw[1])
+    out_h, out_w = int(image_hw[0]), int(image_hw[1])
+    scale = min(out_h / src_h, out_w / src_w)
+    if not allow_upscale:
+        scale = min(scale, 1.0)
+    new_w = max(1, min(out_w, round(src_w * scale)))
+    new_h = max(1, min(out_h, round(src_h * scale)))
+    left, top = (out_w - new_w) // 2, (out_h - new_h) // 2
+    return LetterboxInfo((src_h, src_w), (new_w / src_w, new_h / src_h), (left, top), (out_h, out_w))
 
 
 def letterbox(
@@ -77,19 +90,12 @@ def letterbox(
         needed by :func:`unletterbox_boxes`.
     """
     boxes = validate_boxes(boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy").astype(np.float32)
-    src_h, src_w = image.shape[:2]
-    out_h, out_w = int(image_hw[0]), int(image_hw[1])
-    scale = min(out_h / src_h, out_w / src_w)
-    if not allow_upscale:
-        scale = min(scale, 1.0)
-    new_w = max(1, min(out_w, round(src_w * scale)))
-    new_h = max(1, min(out_h, round(src_h * scale)))
-    left, top = (out_w - new_w) // 2, (out_h - new_h) // 2
-    canvas = np.full((out_h, out_w, image.shape[2]), fill, dtype=np.uint8)
+    info = letterbox_info(image.shape[:2], image_hw, allow_upscale)
+    (sx, sy), (left, top) = info.scale_xy, info.pad_xy
+    new_w, new_h = round(info.source_hw[1] * sx), round(info.source_hw[0] * sy)
+    canvas = np.full((*info.image_hw, image.shape[2]), fill, dtype=np.uint8)
     canvas[top : top + new_h, left : left + new_w] = resize_uint8(image, (new_h, new_w))
-    sx, sy = new_w / src_w, new_h / src_h
     mapped = boxes * np.array([sx, sy, sx, sy], np.float32) + np.array([left, top, left, top], np.float32)
-    info = LetterboxInfo((src_h, src_w), (sx, sy), (left, top), (out_h, out_w))
     return canvas, mapped.astype(np.float32), info
 
 

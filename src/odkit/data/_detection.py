@@ -1,0 +1,333 @@
+"""Detection datasets over anything ``odkit.io`` reads: (image, target) samples, augmented, in parallel.
+
+A sample is ``(image, target)``:
+
+* image: (H, W, C) uint8 (``output="torch"``: float32 (C, H, W) tensor in [0, 1]), EXIF orientation applied,
+  grayscale / RGBA / palette sources converted to ``color_mode``;
+* target: ``{"boxes": (N, 4) float32 in ``box_format``, "labels": (N,) int64 index into ``class_names``,
+  "iscrowd": (N,) bool, "image_id": int, "path": str, "source_hw": (h, w), "image_hw": (h, w)}``, plus
+  ``"letterbox"`` (:class:`LetterboxInfo`) when the transform is a plain :class:`Letterbox`, so
+  predictions map back with :func:`unletterbox_boxes`.
+
+Annotated boxes are clipped to the image; a box with no area inside the image (or inverted) raises
+``AnnotationError`` naming the file and box index, or is dropped with ``drop_degenerate=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from odkit.boxes import BoxFormat, box_convert
+from odkit.data._augment import Compose, Letterbox
+from odkit.data._decode import ImageDecodeError, load_image
+from odkit.data._letterbox import letterbox_info
+from odkit.data._parallel import ordered_map
+from odkit.errors import AnnotationError, DatasetError
+from odkit.io import Dataset, read_annotations
+
+__all__ = ["DetectionDataset", "detection_collate", "detection_dataset"]
+
+_CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
+
+
+class DetectionDataset:
+    """Images and box targets from an ``odkit.io.Dataset``; see :func:`detection_dataset`.
+
+    Attributes:
+        dataset: the annotations.
+        records: the images of the selected split, in dataset order.
+        class_names: label index -> category name (categories in id order).
+        category_ids: label index -> category id of the source dataset.
+        box_format: format of ``target["boxes"]``.
+        skipped_files: images that could not be decoded so far.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        split: str | None = None,
+        transforms: Any = None,
+        box_format: BoxFormat | str = BoxFormat.XYXY,
+        color_mode: str = "rgb",
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_degenerate: bool = False,
+        on_error: str = "skip",
+        num_workers: int | None = None,
+        prefetch: int = 2,
+        output: str = "numpy",
+    ) -> None:
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
+        if output not in ("numpy", "torch"):
+            raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
+        if color_mode not in _CHANNELS:
+            raise ValueError(f"color_mode must be one of {sorted(_CHANNELS)}; got {color_mode!r}")
+        if batch_size is not None and int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
+        self.dataset = dataset
+        if split is None:
+            self.records = list(dataset.images)
+        else:
+            if split not in dataset.splits:
+                raise DatasetError(f"no split {split!r} in the dataset; it has {sorted(dataset.splits)}")
+            members = set(dataset.splits[split])
+            self.records = [im for im in dataset.images if im.id in members]
+        self.class_names = [c.name for c in dataset.categories]
+        self.category_ids = [c.id for c in dataset.categories]
+        self._label_of = {cid: i for i, cid in enumerate(self.category_ids)}
+        self.transforms = transforms
+        self.box_format = BoxFormat.from_value(box_format)
+        self.num_channels = _CHANNELS[color_mode]
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_degenerate = bool(drop_degenerate)
+        self.on_error = on_error
+        self.num_workers = max(1, int(num_workers if num_workers is not None else min(4, os.cpu_count() or 1)))
+        self.prefetch = max(0, int(prefetch))
+        self.output = output
+        self.skipped_files: list[str] = []
+        self._epoch = 0
+
+    def __len__(self) -> int:
+        n = len(self.records)
+        return n if self.batch_size is None else -(-n // self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        """Sample ``index`` (epoch 0 augmentation), whatever ``batch_size``; raises on an unreadable image."""
+        n = len(self.records)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} images")
+        return self._convert(self.sample(index % n, epoch=0))
+
+    # ---- one sample -------------------------------------------------------------------------------
+
+    def raw_sample(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Decoded image and its clipped boxes before augmentation.
+
+        Returns:
+            image (H, W, C) uint8, boxes (N, 4) float32 absolute xyxy, labels (N,) int64, iscrowd (N,) bool.
+
+        Raises:
+            ImageDecodeError: unreadable image.
+            AnnotationError: a degenerate box (unless ``drop_degenerate``) or an unknown category id.
+        """
+        record = self.records[index]
+        path = str(self.dataset.image_path(record))
+        image = load_image(path, self.num_channels, exif_transpose=True)
+        h, w = image.shape[:2]
+        ann = self.dataset.annotations[record.id]
+        source = record.annotation_file or path
+        boxes = np.asarray(ann.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        clipped = np.clip(boxes, 0, [w, h, w, h])
+        bad = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]) | ~np.isfinite(boxes).all(1)
+        if bad.any() and not self.drop_degenerate:
+            i = int(np.flatnonzero(bad)[0])
+            raise AnnotationError(
+                source,
+                f"box {i}",
+                f"box {boxes[i].tolist()} has no area inside the {w}x{h} image (pass drop_degenerate=True to drop)",
+            )
+        keep = ~bad
+        labels = np.empty(int(keep.sum()), dtype=np.int64)
+        for j, cid in enumerate(np.asarray(ann.category_ids)[keep].tolist()):
+            if cid not in self._label_of:
+                raise AnnotationError(source, None, f"category id {cid} is not in the dataset's categories")
+            labels[j] = self._label_of[cid]
+        iscrowd = np.asarray(ann.iscrowd, dtype=bool)[keep]
+        return image, clipped[keep].astype(np.float32), labels, iscrowd
+
+    def sample(self, index: int, epoch: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+        """Sample ``index`` with the augmentation of ``epoch`` (numpy; see the module doc for the target)."""
+        image, boxes, labels, iscrowd = self.raw_sample(index)
+        source_hw = image.shape[:2]
+        if self.transforms is not None:
+            pipeline = self.transforms if isinstance(self.transforms, Compose) else Compose([self.transforms])
+            rng = np.random.default_rng([self.seed, int(epoch), int(index)])
+            others = self._others(index, rng) if pipeline.needs_others else None
+            # iscrowd travels with the boxes through the transforms as a second label: id * 2 + crowd
+            coded = labels * 2 + iscrowd.astype(np.int64)
+            image, boxes, coded = pipeline(image, boxes, coded, rng, others)
+            labels, iscrowd = coded // 2, (coded % 2).astype(bool)
+        record = self.records[index]
+        image_hw = (int(image.shape[0]), int(image.shape[1]))
+        target: dict[str, Any] = {
+            "boxes": box_convert(boxes, BoxFormat.XYXY, self.box_format, image_hw).astype(np.float32),
+            "labels": labels.astype(np.int64),
+            "iscrowd": iscrowd,
+            "image_id": int(record.id),
+            "path": str(self.dataset.image_path(record)),
+            "source_hw": (int(source_hw[0]), int(source_hw[1])),
+            "image_hw": image_hw,
+        }
+        if isinstance(self.transforms, Letterbox):
+            target["letterbox"] = letterbox_info(source_hw, self.transforms.image_hw, self.transforms.allow_upscale)
+        return image, target
+
+    def _others(self, index: int, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Three other raw samples for mosaic, never the sample itself unless it is alone (unreadable ones are
+        left out)."""
+        pool = [j for j in range(len(self.records)) if j != index] or [index]
+        others = []
+        for j in rng.choice(pool, size=3, replace=len(pool) < 3):
+            try:
+                image, boxes, labels, crowd = self.raw_sample(int(j))
+            except ImageDecodeError:
+                continue
+            others.append((image, boxes, labels * 2 + crowd.astype(np.int64)))
+        return others
+
+    # ---- iteration --------------------------------------------------------------------------------
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """(N,) int64 sample positions in the order epoch ``epoch`` yields them."""
+        n = len(self.records)
+        if not self.shuffle:
+            return np.arange(n, dtype=np.int64)
+        return np.random.default_rng([self.seed, int(epoch), 2**31]).permutation(n).astype(np.int64)
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch = self._epoch
+        self._epoch += 1
+        return self.iter_epoch(epoch)
+
+    def iter_epoch(self, epoch: int = 0) -> Iterator[Any]:
+        """Yield samples, or ``(images, targets)`` batches: images (B, H, W, C) uint8, targets a list.
+
+        Raises:
+            DatasetError: if images in one batch differ in size (add a ``Letterbox`` or ``Resize``).
+        """
+        order = self.epoch_order(epoch)
+        skipped_before = len(self.skipped_files)
+
+        def load(position: int) -> tuple[np.ndarray, dict[str, Any]] | None:
+            try:
+                return self.sample(int(position), epoch)
+            except ImageDecodeError as exc:
+                if self.on_error == "raise":
+                    raise
+                self.skipped_files.append(exc.path)
+                warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=2)
+                return None
+
+        in_flight = 2 * self.num_workers + self.prefetch * (self.batch_size or 1)
+        samples = ordered_map(load, order, self.num_workers, in_flight)
+        batch: list[tuple[np.ndarray, dict[str, Any]]] = []
+        for item in samples:
+            if item is None:
+                continue
+            if self.batch_size is None:
+                yield self._convert(item)
+                continue
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield self._collate(batch)
+                batch = []
+        if batch:
+            yield self._collate(batch)
+        skipped = len(self.skipped_files) - skipped_before
+        if skipped:
+            warnings.warn(
+                f"skipped {skipped} unreadable image(s) of {len(order)} this epoch", RuntimeWarning, stacklevel=2
+            )
+
+    def _collate(self, batch: Sequence[tuple[np.ndarray, dict[str, Any]]]) -> Any:
+        shapes = {image.shape for image, _ in batch}
+        if len(shapes) > 1:
+            raise DatasetError(
+                f"images in one batch have different sizes {sorted(shapes)}; add a Letterbox or Resize transform "
+                "or use batch_size=None"
+            )
+        return detection_collate([self._convert(item) for item in batch])
+
+    def _convert(self, item: tuple[np.ndarray, dict[str, Any]]) -> Any:
+        if self.output != "torch":
+            return item
+        import torch
+
+        image, target = item
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0)
+        converted = dict(target)
+        for key in ("boxes", "labels", "iscrowd"):
+            converted[key] = torch.from_numpy(np.ascontiguousarray(target[key]))
+        return tensor, converted
+
+
+def detection_collate(batch: Sequence[tuple[Any, dict[str, Any]]]) -> tuple[Any, list[dict[str, Any]]]:
+    """Stack same-size images and keep targets as a list (a ``collate_fn`` for torch's ``DataLoader``).
+
+    Returns:
+        (B, ...) images (numpy or torch, like the inputs) and the B targets.
+    """
+    images = [image for image, _ in batch]
+    targets = [target for _, target in batch]
+    if images and not isinstance(images[0], np.ndarray):
+        import torch
+
+        return torch.stack(images), targets
+    return np.stack(images), targets
+
+
+def detection_dataset(
+    path_or_dataset: str | os.PathLike[str] | Dataset,
+    *,
+    fmt: str | None = None,
+    images_dir: str | os.PathLike[str] | None = None,
+    split: str | None = None,
+    transforms: Any = None,
+    box_format: BoxFormat | str = BoxFormat.XYXY,
+    color_mode: str = "rgb",
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_degenerate: bool = False,
+    on_error: str = "skip",
+    num_workers: int | None = None,
+    output: str = "numpy",
+) -> DetectionDataset:
+    """A detection dataset from an annotation file or folder (COCO, VOC, YOLO, CSV) or a ``Dataset``.
+
+    Args:
+        path_or_dataset: what ``odkit.io.read_annotations`` reads, or an ``odkit.io.Dataset``.
+        fmt: annotation format when it cannot be detected.
+        images_dir: where the images are, when the usual layouts do not find them.
+        split: a split of the dataset (``Dataset.splits``), or None for every image.
+        transforms: a transform or :class:`Compose` (see ``odkit.data`` augmentation); None keeps images as decoded.
+        box_format: format of the target boxes (e.g. ``"xyxy"``, ``"cxcywh_norm"``).
+        color_mode: ``"rgb"``, ``"grayscale"`` or ``"rgba"``.
+        batch_size: None yields single samples; an int yields ``(images, targets)`` batches.
+        shuffle: reshuffle each epoch (seeded by ``seed`` and the epoch).
+        seed: seed of the shuffle and of the augmentation (per sample: seed, epoch, index).
+        drop_degenerate: drop boxes with no area inside the image instead of raising.
+        on_error: ``"skip"`` unreadable images with a warning, or ``"raise"``.
+        num_workers: decoding threads (default min(4, CPUs)).
+        output: ``"numpy"`` or ``"torch"``.
+
+    Returns:
+        The dataset.
+    """
+    dataset = path_or_dataset if isinstance(path_or_dataset, Dataset) else read_annotations(
+        path_or_dataset, fmt, images_dir
+    )
+    return DetectionDataset(
+        dataset,
+        split=split,
+        transforms=transforms,
+        box_format=box_format,
+        color_mode=color_mode,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_degenerate=drop_degenerate,
+        on_error=on_error,
+        num_workers=num_workers,
+        output=output,
+    )
