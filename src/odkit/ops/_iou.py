@@ -42,6 +42,44 @@ def _inter_union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return iw, union
 
 
+# Smallest positive float64. A computed union is 0 only when both areas (and so the intersection) are 0, and
+# otherwise at least this, so ``inter / max(union, _TINY)`` is exactly ``inter / union`` with 0 for 0 / 0.
+_TINY = float(np.finfo(np.float64).smallest_subnormal)
+_BLOCK_ELEMENTS = 1 << 16  # elements per temporary row block (512 KiB): keeps the work in cache
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of float64 (N, 4) and (M, 4) boxes, computed in cache-sized row blocks."""
+    n, m = a.shape[0], b.shape[0]
+    out = np.empty((n, m), dtype=np.float64)
+    if n == 0 or m == 0:
+        return out
+    bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
+    area_b = (bx2 - bx1) * (by2 - by1)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    rows = max(1, min(n, _BLOCK_ELEMENTS // m))
+    iw, ih, tmp = np.empty((rows, m)), np.empty((rows, m)), np.empty((rows, m))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        r = stop - start
+        iw_, ih_, tmp_ = iw[:r], ih[:r], tmp[:r]
+        blk = a[start:stop]
+        np.minimum(blk[:, 2:3], bx2, out=iw_)
+        np.maximum(blk[:, 0:1], bx1, out=tmp_)
+        iw_ -= tmp_
+        np.maximum(iw_, 0, out=iw_)
+        np.minimum(blk[:, 3:4], by2, out=ih_)
+        np.maximum(blk[:, 1:2], by1, out=tmp_)
+        ih_ -= tmp_
+        np.maximum(ih_, 0, out=ih_)
+        iw_ *= ih_  # intersection
+        np.add(area_a[start:stop, None], area_b, out=tmp_)
+        tmp_ -= iw_  # union
+        np.maximum(tmp_, _TINY, out=tmp_)
+        np.divide(iw_, tmp_, out=out[start:stop])
+    return out
+
+
 def box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
     """Intersection over union.
 
@@ -54,6 +92,8 @@ def box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = F
         (N, M) or (N,) float64 in [0, 1]; 0 where the union is 0.
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
+    if not aligned:
+        return _iou_matrix(a[:, 0, :], b[0])
     inter, union = _inter_union(a, b)
     return _safe_divide(inter, union)
 

@@ -27,6 +27,7 @@ import numpy as np
 from odkit._typing import IndexArray
 
 _SLACK = 1e-9
+_TINY = float(np.finfo(np.float64).smallest_subnormal)  # see odkit.ops._iou
 _MAX_PAIRS = 1 << 20  # candidate pairs evaluated per chunk (bounds memory at ~100 MB)
 
 
@@ -43,8 +44,9 @@ def _iou_ab(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
     iw *= ih  # intersection
     union = a_area + b_area
     union -= iw
-    # union == 0 only when both areas and the intersection are 0; the IoU is then 0 (never NaN).
-    return np.divide(iw, union, out=np.zeros_like(iw), where=union > 0)
+    # union == 0 only when both areas and the intersection are 0: 0 / _TINY gives IoU 0 (never NaN).
+    np.maximum(union, _TINY, out=union)
+    return np.divide(iw, union, out=union)
 
 
 class _Geometry:
