@@ -9,6 +9,7 @@ import numpy as np
 
 from odkit.boxes import Detections, GroundTruth
 from odkit.errors import EvaluationError
+from odkit.eval._analysis import confusion_matrix, error_breakdown, f1_confidence
 from odkit.eval._coco_json import PathOrData, load_coco_ground_truth, load_coco_results
 from odkit.eval._cocoeval import CocoArrays, coco_evaluate
 from odkit.eval._flat import FlatData
@@ -301,6 +302,26 @@ class COCOEvaluator:
         """
         flat, _, class_ids = self.flat_data()
         return voc_evaluate_flat(flat, class_ids, iou_threshold, method, plus_one)
+
+    def f1_confidence(self, iou_threshold: float = 0.5, confidences: np.ndarray | None = None) -> dict[str, Any]:
+        """Precision / recall / F1 against the confidence threshold per class and the best threshold.
+
+        See :func:`odkit.eval._analysis.f1_confidence`; curves sampled at ``confidences`` (default
+        ``linspace(0, 1, 101)``), best threshold searched over the detections' scores.
+        """
+        flat, _, class_ids = self.flat_data()
+        return f1_confidence(flat, class_ids, self.params, iou_threshold, confidences)
+
+    def confusion_matrix(self, iou_threshold: float = 0.5, score_threshold: float = 0.25) -> dict[str, Any]:
+        """(K+1, K+1) confusion matrix, rows true class, columns predicted, last row/column background."""
+        flat, _, class_ids = self.flat_data()
+        return confusion_matrix(flat, class_ids, iou_threshold, score_threshold)
+
+    def error_breakdown(self, fg_iou: float = 0.5, bg_iou: float = 0.1) -> dict[str, Any]:
+        """TIDE-style errors (classification, localization, both, duplicate, background, missed), each
+        with the AP it costs at ``fg_iou``; see :func:`odkit.eval._analysis.error_breakdown`."""
+        flat, _, class_ids = self.flat_data()
+        return error_breakdown(flat, class_ids, self.params, fg_iou, bg_iou)
 
     # ---- COCO files ----
     @classmethod
