@@ -21,7 +21,7 @@ def test_convert_voc_to_yolo_copies_images_and_summarizes(datasets_dir: Path, tm
     assert main(["convert", str(datasets_dir / "raccoon"), str(out), "--to", "yolo"]) == 0
     text = capsys.readouterr().out
     assert "read 200 images, 217 boxes, 1 classes (voc)" in text
-    assert "wrote 200 images, 217 boxes as yolo" in text and "nothing skipped" in text
+    assert "wrote 200 images, 217 boxes as yolo" in text and "truncated_dropped: 59" in text
     assert (out / "data.yaml").is_file() and len(list((out / "images").iterdir())) == 200
     assert (out / "labels" / "raccoon-1.txt").is_file()
     assert_same_boxes(read_annotations(datasets_dir / "raccoon"), read_annotations(out), atol=2e-3)

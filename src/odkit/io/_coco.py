@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import ImageFinder, IssueLog, WriteReport, guess_images_dir, image_dir_candidates
+from odkit.io._common import (
+    ImageFinder,
+    IssueLog,
+    WriteReport,
+    guess_images_dir,
+    image_dir_candidates,
+    report_lost_fields,
+)
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, trusted_annotations
 
 _KNOWN_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "iscrowd", "area"}
@@ -308,6 +315,7 @@ def write_coco(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
         f.write(json.dumps(data, separators=(",", ":")))  # dumps uses the C encoder; dump does not
     os.replace(tmp, path)
     report.images, report.boxes = len(data["images"]), len(data["annotations"])
+    report_lost_fields(report, dataset, "COCO", truncated=True, segmentation=False)
     if dataset.splits:
         report.skip("splits_dropped", str(path), None, f"COCO has no splits; {sorted(dataset.splits)} not "
                     "written (write one file per split with dataset.split(name))")

@@ -7,6 +7,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from odkit.errors import AnnotationError
 from odkit.io._model import Issue
@@ -115,7 +118,7 @@ def guess_images_dir(candidates: Iterable[Path], file_names: list[str]) -> Path 
 def as_int(text: str) -> int:
     """Parse an int that may be written as a float (``"640.0"``); raises ValueError otherwise."""
     value = float(text)
-    if value != int(value):
+    if not np.isfinite(value) or value != int(value):
         raise ValueError(f"{text!r} is not an integer")
     return int(value)
 
@@ -162,3 +165,16 @@ def image_dir_candidates(*bases: Path) -> list[Path]:
             subs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
             out += [d / n for d in subs for n in ("images", "JPEGImages")]
     return [*out, *bases]
+
+
+def report_lost_fields(report: WriteReport, dataset: Any, fmt: str, truncated: bool, segmentation: bool) -> None:
+    """Record, per object, the VOC truncated flags and COCO segmentations a format cannot store."""
+    for im, ann in dataset:
+        if truncated:
+            for j in np.flatnonzero(ann.truncated & ~ann.iscrowd).tolist():
+                report.skip("truncated_dropped", im.file_name, j, f"{fmt} has no truncated flag")
+        if segmentation:
+            for j, extra in enumerate(ann.extras):
+                if "segmentation" in extra and not ann.iscrowd[j]:
+                    report.skip("segmentation_dropped", im.file_name, j, f"{fmt} stores boxes only; the "
+                                "segmentation is not written")

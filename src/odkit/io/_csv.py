@@ -25,6 +25,7 @@ from odkit.io._common import (
     as_int,
     guess_images_dir,
     image_dir_candidates,
+    report_lost_fields,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
@@ -213,6 +214,7 @@ def write_csv(dataset: Dataset, path: str | os.PathLike[str], one_based: bool = 
                 writer.writerow([im.path, im.width, im.height, "", "", "", "", ""])
             report.images += 1
             report.boxes += written
+    report_lost_fields(report, dataset, "CSV", truncated=True, segmentation=True)
     if dataset.splits:
         report.skip("splits_dropped", str(out), None, f"CSV has no splits; {sorted(dataset.splits)} not written")
     return report

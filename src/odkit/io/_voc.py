@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import ImageFinder, IssueLog, WriteReport, as_int, guess_images_dir, natural_key
+from odkit.io._common import (
+    ImageFinder,
+    IssueLog,
+    WriteReport,
+    as_int,
+    guess_images_dir,
+    natural_key,
+    report_lost_fields,
+)
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
 _BOX_TAGS = ("xmin", "ymin", "xmax", "ymax")
@@ -260,6 +268,7 @@ def write_voc(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
         (ann_dir / f"{stem}.xml").write_text(voc_xml(im, dataset.annotations[im.id], names, report),
                                               encoding="utf-8")
         report.images += 1
+    report_lost_fields(report, dataset, "VOC", truncated=False, segmentation=True)
     if dataset.splits:
         main = out / "ImageSets" / "Main"
         main.mkdir(parents=True, exist_ok=True)

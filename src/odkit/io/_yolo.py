@@ -12,6 +12,7 @@ Normalized coordinates exist only in this module.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 import yaml
 
 from odkit.errors import AnnotationError
-from odkit.io._common import IssueLog, WriteReport, list_images
+from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields
 from odkit.io._images import inspect_image
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
@@ -119,7 +120,7 @@ def _parse_labels(label_file: Path, n_classes: int, log: IssueLog) -> list[tuple
         except ValueError:
             log.error("bad_line", label_file, line_no, f"expected numbers; got {line.strip()!r}")
             continue
-        if cls_f != int(cls_f):
+        if not math.isfinite(cls_f) or cls_f != int(cls_f):
             log.error("bad_line", label_file, line_no, f"class must be an integer; got {parts[0]!r}")
             continue
         cls = int(cls_f)
@@ -319,6 +320,7 @@ def write_yolo(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
         lf.write_text("".join(lines), encoding="utf-8")
         report.images += 1
         report.boxes += len(lines)
+    report_lost_fields(report, dataset, "YOLO", truncated=True, segmentation=True)
     data: dict[str, Any] = {}
     if dataset.splits:
         folders = _assign_folders(dataset)
