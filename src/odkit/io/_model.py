@@ -277,6 +277,7 @@ class Dataset:
             if bad:
                 raise DatasetError(f"split {name!r} lists image ids not in images: {sorted(bad)[:10]}")
         object.__setattr__(self, "splits", MappingProxyType(splits))
+        object.__setattr__(self, "_by_id", dict(zip(ids, images)))
         object.__setattr__(self, "issues", tuple(self.issues))
         object.__setattr__(self, "source", MappingProxyType(dict(self.source)))
         if self.root is not None:
@@ -318,10 +319,10 @@ class Dataset:
         Raises:
             DatasetError: if there is no such image.
         """
-        for im in self.images:
-            if im.id == image_id:
-                return im
-        raise DatasetError(f"no image with id {image_id}")
+        rec = self._by_id.get(image_id)  # type: ignore[attr-defined]
+        if rec is None:
+            raise DatasetError(f"no image with id {image_id}")
+        return rec
 
     def image_path(self, image: ImageRecord | int) -> Path:
         """Where the image file is expected: ``root / image.path`` unless that path is absolute."""
@@ -368,7 +369,7 @@ class Dataset:
         """A dataset with only the given images (in the given order); splits are restricted to them."""
         wanted = [int(i) for i in image_ids]
         keep = set(wanted)
-        by_id = {im.id: im for im in self.images}
+        by_id = self._by_id  # type: ignore[attr-defined]
         missing = [i for i in wanted if i not in by_id]
         if missing:
             raise DatasetError(f"subset: image ids not in the dataset: {missing[:10]}")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from odkit.errors import AnnotationError
 from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields
@@ -208,7 +210,9 @@ def read_yolo(
         for p in paths:
             ordered.setdefault(p, len(ordered) + 1)
     images, annotations = [], {}
-    for p, image_id in ordered.items():
+    show = len(ordered) >= 500 and sys.stderr.isatty()
+    for p, image_id in tqdm(ordered.items(), total=len(ordered), disable=not show, desc="yolo", unit="img",
+                            file=sys.stderr):
         try:
             rel = p.relative_to(root).as_posix()
         except ValueError:
