@@ -87,6 +87,7 @@ def f1_confidence(
     """
     grid = np.linspace(0.0, 1.0, 101) if confidences is None else np.asarray(confidences, dtype=np.float64)
     state = match_coco(flat, _single(params, iou_threshold))
+    tp_all, fp_all = state.tp()[0, 0], state.fp()[0, 0]
     n_gt = np.bincount(flat.gt_class[~state.gt_ignore[0]], minlength=flat.n_classes)
     order = np.lexsort((-state.det_score, state.det_class))
     starts = np.searchsorted(state.det_class[order], np.arange(flat.n_classes + 1), side="left")
@@ -94,8 +95,8 @@ def f1_confidence(
     for k, cid in enumerate(class_ids):
         idx = order[starts[k] : starts[k + 1]]
         score = state.det_score[idx]
-        tp = np.cumsum(state.tp[0, 0, idx], dtype=np.float64)
-        fp = np.cumsum(state.fp[0, 0, idx], dtype=np.float64)
+        tp = np.cumsum(tp_all[idx], dtype=np.float64)
+        fp = np.cumsum(fp_all[idx], dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             prec = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
             rec = tp / n_gt[k] if n_gt[k] > 0 else np.full_like(tp, np.nan)
@@ -215,7 +216,7 @@ def error_breakdown(
     state = match_coco(flat, p1)
     n_cls = flat.n_classes
     n = state.det_index.size
-    tp, fp = state.tp[0, 0].copy(), state.fp[0, 0].copy()
+    tp, fp = state.tp()[0, 0], state.fp()[0, 0]
     n_gt = np.bincount(flat.gt_class[~state.gt_ignore[0]], minlength=n_cls)[:n_cls]
     base = class_ap(state.det_class, state.det_score, tp, fp, n_gt, p1.rec_thresholds)
 

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,23 @@ def _numeric_array(values: list[Any], shape_tail: tuple[int, ...], allow_bool: b
     ):
         return None
     return arr.astype(np.float64, copy=False)
+
+
+def _lookup(raw: list[Any], ids: list[Hashable], index: dict[Hashable, int]) -> np.ndarray | None:
+    """(N,) int64 position of each raw id in ``ids`` (sorted ints: one vectorized search), None if any is
+    unknown (the caller then scans for the first bad entry)."""
+    if not raw:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.array(raw) if all(type(v) is int for v in ids[:1]) else None
+    if arr is not None and arr.dtype.kind == "i" and arr.ndim == 1:
+        keys = np.array(ids)
+        if keys.dtype.kind == "i" and np.all(keys[1:] > keys[:-1]):
+            pos = np.minimum(np.searchsorted(keys, arr), keys.size - 1)
+            return pos.astype(np.int64) if np.array_equal(keys[pos], arr) else None
+    try:
+        return np.fromiter(map(index.__getitem__, raw), dtype=np.int64, count=len(raw))
+    except (KeyError, TypeError):
+        return None
 
 
 def _check_entry(entry: Any, img_index: dict[Hashable, int], cls_index: dict[Hashable, int], gt: bool) -> str:
@@ -258,14 +276,13 @@ def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections
         raise EvaluationError(f"{path}: expected a list of result objects, got {type(data).__name__}")
     img_index = {v: i for i, v in enumerate(gt.image_ids)}
     cls_index = {v: i for i, v in enumerate(gt.class_ids)}
-    n = len(data)
     arrays = None
     try:
-        det_image = np.fromiter((img_index[d["image_id"]] for d in data), dtype=np.int64, count=n)
-        det_class = np.fromiter((cls_index[d["category_id"]] for d in data), dtype=np.int64, count=n)
-        bbox = _numeric_array([d["bbox"] for d in data], (4,))
-        score = _numeric_array([d["score"] for d in data], ())
-        if bbox is not None and score is not None:
+        det_image = _lookup(list(map(itemgetter("image_id"), data)), gt.image_ids, img_index)
+        det_class = _lookup(list(map(itemgetter("category_id"), data)), gt.class_ids, cls_index)
+        bbox = _numeric_array(list(map(itemgetter("bbox"), data)), (4,))
+        score = _numeric_array(list(map(itemgetter("score"), data)), ())
+        if det_image is not None and det_class is not None and bbox is not None and score is not None:
             arrays = (det_image, det_class, bbox, score)
     except (KeyError, TypeError):
         arrays = None

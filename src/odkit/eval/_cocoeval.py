@@ -40,8 +40,10 @@ class MatchState:
             are unmatched at every threshold.
         cand_match: (A, T, C) int64 matched GT index (into FlatData's GTs), -1 when unmatched.
         gt_ignore: (A, G) bool, GT ignored (crowd, or ``area`` outside the range).
-        tp: (A, T, N') bool true positives (matched to a non-ignored GT).
-        fp: (A, T, N') bool false positives (unmatched and not ignored).
+        cand_tp: (A, T, C) bool true positives among the candidates (matched to a non-ignored GT); the
+            other detections are never true positives.
+        cand_fp: (A, T, C) bool false positives among the candidates (unmatched, not ignored); the other
+            detections are false positives exactly where ``det_out`` is False.
     """
 
     det_index: np.ndarray
@@ -53,13 +55,29 @@ class MatchState:
     cand: np.ndarray
     cand_match: np.ndarray
     gt_ignore: np.ndarray
-    tp: np.ndarray
-    fp: np.ndarray
+    cand_tp: np.ndarray
+    cand_fp: np.ndarray
+
+    def _shape(self) -> tuple[int, int, int]:
+        return (self.cand_tp.shape[0], self.cand_tp.shape[1], self.det_index.shape[0])
 
     def match(self) -> np.ndarray:
         """(A, T, N') int64 matched GT index per detection, -1 when unmatched."""
-        out = np.full(self.tp.shape, -1, dtype=np.int64)
+        out = np.full(self._shape(), -1, dtype=np.int64)
         out[:, :, self.cand] = self.cand_match
+        return out
+
+    def tp(self) -> np.ndarray:
+        """(A, T, N') bool true positives."""
+        out = np.zeros(self._shape(), dtype=bool)
+        out[:, :, self.cand] = self.cand_tp
+        return out
+
+    def fp(self) -> np.ndarray:
+        """(A, T, N') bool false positives."""
+        out = np.empty(self._shape(), dtype=bool)
+        out[...] = ~self.det_out[:, None, :]
+        out[:, :, self.cand] = self.cand_fp
         return out
 
 
@@ -115,16 +133,12 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
     )
     cand_match = np.where(match_sorted >= 0, g_order[np.maximum(match_sorted, 0)], -1) if flat.n_gt else match_sorted
     det_out = (det_area[None, :] < lo) | (det_area[None, :] > hi)  # (A, N')
-    n_area, n_thr, n = bounds.shape[0], params.iou_thresholds.shape[0], key.shape[0]
-    tp = np.zeros((n_area, n_thr, n), dtype=bool)
-    fp = np.empty((n_area, n_thr, n), dtype=bool)
-    fp[...] = ~det_out[:, None, :]
-    if cand.size:
-        matched = cand_match >= 0
-        a_idx = np.arange(n_area)[:, None, None]
+    matched = cand_match >= 0
+    a_idx = np.arange(bounds.shape[0])[:, None, None]
+    if flat.n_gt:
         ignored = np.where(matched, gt_ignore[a_idx, np.maximum(cand_match, 0)], det_out[:, None, cand])
-        tp[:, :, cand] = matched & ~ignored
-        fp[:, :, cand] = ~matched & ~ignored
+    else:
+        ignored = np.broadcast_to(det_out[:, None, cand], matched.shape)
     return MatchState(
         det_index=order,
         det_class=flat.det_class[order],
@@ -135,8 +149,8 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
         cand=cand,
         cand_match=cand_match,
         gt_ignore=gt_ignore,
-        tp=tp,
-        fp=fp,
+        cand_tp=matched & ~ignored,
+        cand_fp=~matched & ~ignored,
     )
 
 
@@ -149,14 +163,17 @@ def _recall_steps(n_pos: np.ndarray, rec_thresholds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _accumulate_class(
-    tp: np.ndarray,
-    fp: np.ndarray,
+def _from_events(
+    row: np.ndarray,
+    i: np.ndarray,
+    pos: np.ndarray,
+    fp_before: np.ndarray,
     score: np.ndarray,
+    n_tp: np.ndarray,
     n_pos: np.ndarray,
     j_r: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class; pycocotools' arithmetic.
+    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class from its true positives.
 
     pycocotools computes ``pr = tp / (fp + tp + eps)`` at every detection, takes the suffix maximum and
     reads it at ``searchsorted(rc, r, 'left')``. Only true positives raise ``pr`` (a false positive lowers it,
@@ -167,36 +184,57 @@ def _accumulate_class(
     whose suffix maximum is the maximum over all true positives).
 
     Args:
-        tp: (rows, n) bool true positives, detections in global score order.
-        fp: (rows, n) bool false positives.
-        score: (n,) float64 sorted scores.
-        n_pos: (rows,) int64 non-ignored GT count per row, >= 1 (rows without GT are discarded later).
+        row: (E,) row (area range x threshold) of each true positive, sorted by row then position.
+        i: (E,) float64 1-based rank of the true positive within its row.
+        pos: (E,) int64 its position among the class's detections (score order).
+        fp_before: (E,) int64 false positives at or before ``pos`` in its row.
+        score: (n,) float64 scores of the class's detections, in order; n >= 1.
+        n_tp: (rows,) int64 true positives per row.
+        n_pos: (rows,) int64 non-ignored GT per row, >= 1 (rows without GT are discarded later).
         j_r: (rows, R) int64 from :func:`_recall_steps`.
     """
-    rows, n = tp.shape
-    n_rec = j_r.shape[1]
-    if n == 0:
-        return np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
-    tp_cum = np.cumsum(tp, axis=1, dtype=np.int32)  # int32: ~7x faster than a bool->float64 cumsum
-    fp_cum = np.cumsum(fp, axis=1, dtype=np.int32)
-    n_tp = tp_cum[:, -1].astype(np.int64)
-    row, col = np.nonzero(tp)
-    i = tp_cum[row, col].astype(np.float64)  # 1-based rank of each true positive in its row
-    pr = i / (fp_cum[row, col] + i + _EPS)
+    rows = n_tp.shape[0]
+    pr = i / (fp_before + i + _EPS)
     width = max(int(n_tp.max()), 1)
     env = np.full((rows, width), -1.0)
-    pos = np.zeros((rows, width), dtype=np.int64)
+    at_pos = np.zeros((rows, width), dtype=np.int64)
     slot = (i - 1).astype(np.int64)
     env[row, slot] = pr
-    pos[row, slot] = col
+    at_pos[row, slot] = pos
     env = np.maximum.accumulate(env[:, ::-1], axis=1)[:, ::-1]
     take = np.clip(j_r - 1, 0, width - 1)
     inside = j_r <= n_tp[:, None]
     precision = np.where(inside, np.take_along_axis(env, take, axis=1), 0.0)
     precision[(j_r == 0) & (n_tp[:, None] == 0)] = 0.0
-    at = np.where(j_r == 0, 0, np.take_along_axis(pos, take, axis=1))
+    at = np.where(j_r == 0, 0, np.take_along_axis(at_pos, take, axis=1))
     scores = np.where(inside, score[at], 0.0)
     return precision, n_tp / n_pos, scores
+
+
+def _rank_in_row(row: np.ndarray) -> np.ndarray:
+    """1-based rank of each event within its row (``row`` sorted), float64."""
+    return (np.arange(row.shape[0]) - np.searchsorted(row, row, side="left") + 1).astype(np.float64)
+
+
+def _accumulate_class(
+    tp: np.ndarray, fp: np.ndarray, score: np.ndarray, n_pos: np.ndarray, j_r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class from dense flags.
+
+    Args:
+        tp: (rows, n) bool true positives, detections in global score order.
+        fp: (rows, n) bool false positives.
+        score: (n,) float64 sorted scores.
+        n_pos: (rows,) int64 non-ignored GT count per row, >= 1.
+        j_r: (rows, R) int64 from :func:`_recall_steps`.
+    """
+    rows, n = tp.shape
+    if n == 0:
+        return np.zeros((rows, j_r.shape[1])), np.zeros(rows), np.zeros((rows, j_r.shape[1]))
+    fp_cum = np.cumsum(fp, axis=1, dtype=np.int32)
+    row, col = np.nonzero(tp)
+    n_tp = np.bincount(row, minlength=rows)
+    return _from_events(row, _rank_in_row(row), col, fp_cum[row, col], score, n_tp, n_pos, j_r)
 
 
 def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
@@ -222,25 +260,51 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
     # concatenation over sorted image ids followed by a mergesort does.
     order = np.lexsort((-state.det_score, state.det_class))
     rows = n_area * n_thr
-    tp_s = state.tp.reshape(rows, -1)[:, order]
-    fp_s = state.fp.reshape(rows, -1)[:, order]
+    n_all = order.shape[0]
+    is_cand = np.zeros(n_all, dtype=bool)
+    is_cand[state.cand] = True
+    cand_col = np.full(n_all, -1, dtype=np.int64)
+    cand_col[state.cand] = np.arange(state.cand.shape[0])
+    is_cand_s = is_cand[order]
+    c_order = cand_col[order][is_cand_s]
+    tp_c = state.cand_tp.reshape(rows, -1)[:, c_order]  # candidates only: the rest are never TP
+    fp_c = state.cand_fp.reshape(rows, -1)[:, c_order]
+    # a non-candidate detection is ignored exactly where its area is out of range
+    nc_ignored = ~is_cand_s[None, :] & state.det_out[:, order]  # (A, N')
     cls_s, rank_s, score_s = state.det_class[order], state.det_rank[order], state.det_score[order]
+    row_area = np.repeat(np.arange(n_area), n_thr)
     for m, max_det in enumerate(params.max_dets):
         if max_det < params.max_dets[-1]:
             sel = rank_s < max_det
-            tp_m, fp_m, cls_m, score_m = tp_s[:, sel], fp_s[:, sel], cls_s[sel], score_s[sel]
+            sel_c = sel[is_cand_s]
+            tp_m, fp_m, nc_m = tp_c[:, sel_c], fp_c[:, sel_c], nc_ignored[:, sel]
+            cand_m, cls_m, score_m = is_cand_s[sel], cls_s[sel], score_s[sel]
         else:
-            tp_m, fp_m, cls_m, score_m = tp_s, fp_s, cls_s, score_s
+            tp_m, fp_m, nc_m, cand_m, cls_m, score_m = tp_c, fp_c, nc_ignored, is_cand_s, cls_s, score_s
         starts = np.searchsorted(cls_m, np.arange(n_cls + 1), side="left")
+        c_starts = np.concatenate([[0], np.cumsum(cand_m)])[starts]
         for k in range(n_cls):
             defined = n_gt[k] > 0
             if not defined.any():
                 continue
-            s, e = int(starts[k]), int(starts[k + 1])
+            s, e, cs, ce = int(starts[k]), int(starts[k + 1]), int(c_starts[k]), int(c_starts[k + 1])
             n_pos = np.repeat(np.maximum(n_gt[k], 1), n_thr)
             j_r = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
-            # per-class slices: small enough to stay in cache
-            prec_k, rec_k, sc_k = _accumulate_class(tp_m[:, s:e], fp_m[:, s:e], score_m[s:e], n_pos, j_r)
+            if e == s:
+                prec_k, rec_k, sc_k = np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
+            else:
+                # false positives up to a position = non-ignored detections up to it - true positives; the
+                # ignored ones are counted per area range (non-candidates) plus per row (candidates)
+                tp_k = tp_m[:, cs:ce]
+                c_ign = np.cumsum(~(tp_k | fp_m[:, cs:ce]), axis=1, dtype=np.int32)  # (rows, Ck)
+                nc_ign = np.cumsum(nc_m[:, s:e], axis=1, dtype=np.int32)  # (A, n)
+                c_pos = np.flatnonzero(cand_m[s:e])
+                row, j = np.nonzero(tp_k)
+                i = _rank_in_row(row)
+                pos = c_pos[j]
+                fp_before = (pos + 1) - i - (nc_ign[row_area[row], pos] + c_ign[row, j])
+                n_tp = np.bincount(row, minlength=rows)
+                prec_k, rec_k, sc_k = _from_events(row, i, pos, fp_before, score_m[s:e], n_tp, n_pos, j_r)
             ok = np.flatnonzero(defined)
             precision[k, m, ok] = prec_k.reshape(n_area, n_thr, n_rec)[ok]
             recall[k, m, ok] = rec_k.reshape(n_area, n_thr)[ok]
