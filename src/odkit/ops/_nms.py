@@ -54,7 +54,7 @@ def _greedy(boxes: np.ndarray, order: np.ndarray, iou_threshold: float, max_det:
         return np.zeros(0, dtype=np.int64)
     if iou_threshold <= 0.0:  # every IoU is >= 0: the top box removes all others
         return order[:1].astype(np.int64, copy=False)
-    block = int(np.clip(order.size // 16, 256, 2048))
+    block = int(np.clip(order.size // 16, 256, 1024))
     kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block)
     return order[kept].astype(np.int64, copy=False)
 

@@ -117,9 +117,10 @@ class _Grid:
         lvl, q = lvl[ok], q[ok]
         ok = g.hmax[lvl] > 0
         lvl, q = lvl[ok], q[ok]
-        x_lo = qx1[q] - ((1 - t) * g.wmax[lvl] * (1 + _SLACK) + ux[q])
+        # A partner's width and height are at most 1 / t times this box's (and at most its level's maximum).
+        x_lo = qx1[q] - ((1 - t) * np.minimum(g.wmax[lvl], qw[q] / t) * (1 + _SLACK) + ux[q])
         lo_rank = np.searchsorted(self.x1_sorted, x_lo, "left")
-        reach = (1 - t) * np.maximum(qh[q], g.hmax[lvl]) * (1 + _SLACK) + uy[q]
+        reach = (1 - t) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] / t) * (1 + _SLACK) + uy[q]
         cell = g.cell[lvl]
         c_lo = np.maximum(np.floor((qy1[q] - reach - g.y_origin) / cell), 0).astype(np.int64)
         c_hi = np.minimum(np.floor((qy1[q] + reach - g.y_origin) / cell), g.n_cells[lvl] - 1).astype(np.int64)
@@ -182,40 +183,47 @@ def _resolve(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return state == 1
 
 
-def greedy_nms_sorted(boxes_sorted: np.ndarray, thr: float, limit: int, block: int = 2048) -> IndexArray:
+def greedy_nms_sorted(
+    boxes_sorted: np.ndarray, thr: float, limit: int, block: int = 1024, first_block: int = 128
+) -> IndexArray:
     """Positions kept by greedy NMS over float64 boxes already sorted by descending score.
 
     Args:
         boxes_sorted: (K, 4) float64 xyxy boxes, best first.
         thr: IoU threshold in (0, 1]; a box at or over it against a kept box is removed.
         limit: stop once this many are kept.
-        block: boxes resolved together per step.
+        block: most boxes resolved together per step.
+        first_block: boxes resolved in the first step; the step size doubles up to ``block``.
 
     Returns:
         (<= limit,) int64 positions into ``boxes_sorted``, increasing.
     """
     g = _Geometry(boxes_sorted, thr)
-    alive = np.arange(boxes_sorted.shape[0])
+    n = boxes_sorted.shape[0]
+    alive = np.arange(n)  # undecided positions, in score order
+    is_alive = np.ones(n, dtype=bool)
+    rank = np.zeros(n, dtype=np.int64)  # position -> index inside the current head block
+    rest: _Grid | None = None  # later boxes, rebuilt only once half of its members are gone
     kept: list[np.ndarray] = []
     n_kept = 0
+    size = min(block, first_block)
     while alive.size and n_kept < limit:
-        head, alive = alive[:block], alive[block:]
+        head, alive = alive[:size], alive[size:]
+        is_alive[head] = False
+        size = min(2 * size, block)  # start small: in dense scenes the first winners remove most boxes
         solid = head[g.solid[head]]
         src, dst = _Grid(g, solid).overlapping(g, solid)
         forward = src < dst
-        rank = np.full(boxes_sorted.shape[0], -1, dtype=np.int64)  # position -> index in head
         rank[head] = np.arange(head.size)
-        win = _resolve(head.size, rank[src[forward]], rank[dst[forward]])
-        winners = head[win]
+        winners = head[_resolve(head.size, rank[src[forward]], rank[dst[forward]])]
         kept.append(winners)
         n_kept += winners.size
-        if alive.size and n_kept < limit:
-            solid_winners = winners[g.solid[winners]]
-            solid_alive = alive[g.solid[alive]]
-            if solid_winners.size and solid_alive.size:
-                _, hit = _Grid(g, solid_alive).overlapping(g, solid_winners)
-                drop = np.zeros(boxes_sorted.shape[0], dtype=bool)
-                drop[hit] = True
-                alive = alive[~drop[alive]]
+        solid_winners = winners[g.solid[winners]]
+        if alive.size and n_kept < limit and solid_winners.size:
+            if rest is None or 2 * alive.size < rest.members.size:
+                rest = _Grid(g, alive[g.solid[alive]])
+            _, hit = rest.overlapping(g, solid_winners)  # hits on decided boxes are harmless
+            is_alive[hit] = False
+            alive = alive[is_alive[alive]]
     out = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
     return out[:limit].astype(np.int64, copy=False)
