@@ -273,6 +273,7 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
     nc_ignored = ~is_cand_s[None, :] & state.det_out[:, order]  # (A, N')
     cls_s, rank_s, score_s = state.det_class[order], state.det_rank[order], state.det_score[order]
     row_area = np.repeat(np.arange(n_area), n_thr)
+    steps: dict[int, np.ndarray] = {}
     for m, max_det in enumerate(params.max_dets):
         if max_det < params.max_dets[-1]:
             sel = rank_s < max_det
@@ -288,8 +289,9 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
             if not defined.any():
                 continue
             s, e, cs, ce = int(starts[k]), int(starts[k + 1]), int(c_starts[k]), int(c_starts[k + 1])
-            n_pos = np.repeat(np.maximum(n_gt[k], 1), n_thr)
-            j_r = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
+            if k not in steps:
+                steps[k] = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
+            n_pos, j_r = np.repeat(np.maximum(n_gt[k], 1), n_thr), steps[k]
             if e == s:
                 prec_k, rec_k, sc_k = np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
             else:
