@@ -146,3 +146,30 @@ def test_unknown_class_rolls_back_image_ids() -> None:
     with pytest.raises(EvaluationError):
         ev.update(dets, gts, image_ids=ids)
     assert ev.num_images == 0
+
+
+def test_any_hashable_ids() -> None:
+    ids, dets, gts = _containers(9, n_images=4)
+    base = COCOEvaluator().update(dets, gts, image_ids=ids).compute()
+    # ids only set the tie-break order between images; tuples sort like the ints they wrap
+    tupled = COCOEvaluator().update(dets, gts, image_ids=[("img", i) for i in ids]).compute()
+    _same(base, tupled)
+    mixed = COCOEvaluator().update(dets, gts, image_ids=["a", 1, ("b",), 2.5]).compute()  # not sortable
+    assert mixed.map == pytest.approx(base.map, abs=0.02)
+
+
+def test_class_names_and_fixed_classes_in_result() -> None:
+    ids, dets, gts = _containers(10, n_images=3)
+    res = (
+        COCOEvaluator(class_ids=[7, 4, 1, 99], class_names=["seven", "four", "one", "none"])
+        .update(dets, gts, image_ids=ids)
+        .compute()
+    )
+    assert res.class_ids == (1, 4, 7, 99)
+    assert [c.name for c in res.per_class] == ["one", "four", "seven", "none"]
+    assert np.isnan(res.per_class[3].ap) and res.per_class[3].n_gt == 0
+    assert "seven" in res.per_class_table()
+    rec, prec = res.pr_curve(1, 0.5)
+    assert rec.shape == prec.shape == (101,)
+    with pytest.raises(KeyError):
+        res.pr_curve(5, 0.5)
