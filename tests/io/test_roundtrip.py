@@ -22,7 +22,7 @@ from odkit.io import (
 )
 from tests.io._helpers import assert_same_boxes, make_image
 
-FORMATS = ("coco", "voc", "yolo", "csv")
+FORMATS = ("coco", "voc", "yolo", "csv", "labelme", "cvat")
 NAMES = ("cat", "dog", "person")
 
 
@@ -66,7 +66,7 @@ def _precision(fmt: str, dataset: Dataset) -> float:
 
 
 @pytest.mark.parametrize("src_fmt, dst_fmt", list(itertools.product(FORMATS, FORMATS)))
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=datasets())
 def test_every_format_pair_keeps_whole_pixel_boxes(src_fmt: str, dst_fmt: str,
                                                   data: tuple[Dataset, list]) -> None:
@@ -85,7 +85,7 @@ def test_every_format_pair_keeps_whole_pixel_boxes(src_fmt: str, dst_fmt: str,
         assert [(im.width, im.height) for im in second.images] == [(im.width, im.height) for im in dataset.images]
 
 
-@pytest.mark.parametrize("fmt", ["coco", "csv", "yolo"])
+@pytest.mark.parametrize("fmt", ["coco", "csv", "yolo", "labelme", "cvat"])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=datasets(integer=False))
 def test_fractional_boxes_survive_their_own_format(fmt: str, data: tuple[Dataset, list]) -> None:

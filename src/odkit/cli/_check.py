@@ -12,8 +12,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", type=Path, help="annotation file or dataset folder")
-    parser.add_argument("--from", dest="from_fmt", choices=("coco", "voc", "yolo", "csv"), default=None,
-                        help="annotation format (default: detected)")
+    parser.add_argument("--from", dest="from_fmt", choices=("coco", "voc", "yolo", "csv", "labelme", "cvat"),
+                        default=None, help="annotation format (default: detected)")
     parser.add_argument("--images", type=Path, default=None, help="folder holding the images, if not found")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report as JSON here")
     parser.add_argument("--fix", type=Path, default=None, metavar="OUT",

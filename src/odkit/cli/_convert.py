@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FORMATS = ("coco", "voc", "yolo", "csv")
+FORMATS = ("coco", "voc", "yolo", "csv", "labelme", "cvat")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Annotation files: one in-memory dataset model; COCO, Pascal VOC, YOLO and CSV readers and writers.
+"""Annotation files: one in-memory dataset model; COCO, Pascal VOC, YOLO, CSV, LabelMe and CVAT readers/writers.
 
 numpy only (no torch). Boxes are absolute xyxy in continuous pixels inside the model; each format's
 convention is applied at the file boundary only.
@@ -25,8 +25,12 @@ from odkit.io._coco import write_coco as write_coco
 from odkit.io._common import WriteReport as WriteReport
 from odkit.io._csv import read_csv as read_csv
 from odkit.io._csv import write_csv as write_csv
+from odkit.io._cvat import read_cvat as read_cvat
+from odkit.io._cvat import write_cvat as write_cvat
 from odkit.io._images import ImageInfo as ImageInfo
 from odkit.io._images import inspect_image as inspect_image
+from odkit.io._labelme import read_labelme as read_labelme
+from odkit.io._labelme import write_labelme as write_labelme
 from odkit.io._model import Category as Category
 from odkit.io._model import Dataset as Dataset
 from odkit.io._model import ImageAnnotations as ImageAnnotations
@@ -64,6 +68,8 @@ __all__ = [
     "read_annotations",
     "read_coco",
     "read_csv",
+    "read_cvat",
+    "read_labelme",
     "read_voc",
     "read_yolo",
     "remap_categories",
@@ -71,6 +77,8 @@ __all__ = [
     "write_annotations",
     "write_coco",
     "write_csv",
+    "write_cvat",
+    "write_labelme",
     "write_voc",
     "write_yolo",
 ]

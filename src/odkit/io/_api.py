@@ -16,6 +16,8 @@ from odkit.errors import DatasetError
 from odkit.io._coco import read_coco, write_coco
 from odkit.io._common import WriteReport
 from odkit.io._csv import read_csv, write_csv
+from odkit.io._cvat import is_cvat_file, read_cvat, write_cvat
+from odkit.io._labelme import is_labelme_file, read_labelme, write_labelme
 from odkit.io._model import Dataset
 from odkit.io._voc import read_voc, write_voc
 from odkit.io._yolo import read_yolo, write_yolo, yolo_layout
@@ -28,6 +30,8 @@ class AnnotationFormat(str, Enum):
     VOC = "voc"
     YOLO = "yolo"
     CSV = "csv"
+    LABELME = "labelme"
+    CVAT = "cvat"
 
     @classmethod
     def from_value(cls, value: AnnotationFormat | str) -> AnnotationFormat:
@@ -45,9 +49,11 @@ class AnnotationFormat(str, Enum):
 def detect_format(path: str | os.PathLike[str]) -> AnnotationFormat:
     """Guess the annotation format of a file or folder.
 
-    Files: ``.json`` -> COCO, ``.xml`` -> VOC, ``.csv`` -> CSV, ``.yaml``/``.yml`` -> YOLO. Folders: a
-    ``data.yaml`` or ``labels/`` -> YOLO; ``Annotations/`` or ``.xml`` files (also in ``annotations/``) -> VOC;
-    a single ``.json`` (also in ``annotations/``) -> COCO; a single ``.csv`` -> CSV.
+    Files: ``.json`` -> COCO (LabelMe when it holds a ``shapes`` list), ``.xml`` -> VOC (CVAT when the
+    root element is ``<annotations>``), ``.csv`` -> CSV, ``.yaml``/``.yml`` -> YOLO. Folders: a ``data.yaml``
+    or ``labels/`` + ``images/`` -> YOLO; ``Annotations/`` or ``.xml`` files (also in ``annotations/``) -> VOC,
+    or CVAT for a single CVAT file; LabelMe ``.json`` files -> LabelMe; a single ``.json`` (also in
+    ``annotations/``) -> COCO; a single ``.csv`` -> CSV.
 
     Raises:
         DatasetError: when nothing matches or the match is ambiguous; the message says what was seen.
@@ -56,8 +62,13 @@ def detect_format(path: str | os.PathLike[str]) -> AnnotationFormat:
     by_suffix = {".json": AnnotationFormat.COCO, ".xml": AnnotationFormat.VOC, ".csv": AnnotationFormat.CSV,
                  ".yaml": AnnotationFormat.YOLO, ".yml": AnnotationFormat.YOLO}
     if p.is_file():
-        if p.suffix.lower() in by_suffix:
-            return by_suffix[p.suffix.lower()]
+        suffix = p.suffix.lower()
+        if suffix == ".json" and is_labelme_file(p):
+            return AnnotationFormat.LABELME
+        if suffix == ".xml" and is_cvat_file(p):
+            return AnnotationFormat.CVAT
+        if suffix in by_suffix:
+            return by_suffix[suffix]
         raise DatasetError(f"{p}: cannot tell the format from the extension {p.suffix!r}; pass the format")
     if not p.is_dir():
         raise DatasetError(f"{p}: no such file or folder")
@@ -65,9 +76,14 @@ def detect_format(path: str | os.PathLike[str]) -> AnnotationFormat:
         (p / "labels").is_dir() and (p / "images").is_dir()
     ):
         return AnnotationFormat.YOLO
-    if (p / "Annotations").is_dir() or any(p.glob("*.xml")) or any((p / "annotations").glob("*.xml")):
+    xmls = sorted(p.glob("*.xml")) or sorted((p / "annotations").glob("*.xml"))
+    if len(xmls) == 1 and is_cvat_file(xmls[0]):
+        return AnnotationFormat.CVAT
+    if (p / "Annotations").is_dir() or xmls:
         return AnnotationFormat.VOC
     jsons = sorted(p.glob("*.json")) or sorted((p / "annotations").glob("*.json"))
+    if jsons and all(is_labelme_file(j) for j in jsons[:5]):
+        return AnnotationFormat.LABELME
     if len(jsons) == 1:
         return AnnotationFormat.COCO
     csvs = sorted(p.glob("*.csv"))
@@ -91,6 +107,8 @@ _READ_OPTIONS = {
     AnnotationFormat.VOC: ("class_names",),
     AnnotationFormat.YOLO: ("class_names",),
     AnnotationFormat.CSV: ("class_names", "columns", "one_based"),
+    AnnotationFormat.LABELME: ("class_names",),
+    AnnotationFormat.CVAT: ("class_names",),
 }
 
 
@@ -132,23 +150,32 @@ def read_annotations(
         return read_voc(p, images_dir, strict=strict, **options)
     if f is AnnotationFormat.YOLO:
         return read_yolo(p, images_dir, strict=strict, **options)
+    if f is AnnotationFormat.LABELME:
+        return read_labelme(p, images_dir, strict=strict, **options)
+    if f is AnnotationFormat.CVAT:
+        return read_cvat(_single_file(p, ".xml"), images_dir, strict=strict, **options)
     return read_csv(_single_file(p, ".csv"), images_dir, strict=strict, **options)
+
+
+# Where each format's tools expect the images, relative to the output folder ("" = beside the annotations).
+_IMAGE_FOLDER = {AnnotationFormat.VOC: "JPEGImages", AnnotationFormat.COCO: "images", AnnotationFormat.CSV: "images",
+                 AnnotationFormat.CVAT: "images", AnnotationFormat.LABELME: "", AnnotationFormat.YOLO: ""}
 
 
 def _output_layout(dataset: Dataset, fmt: AnnotationFormat) -> dict[int, str]:
     """Image id -> image path relative to the output folder, as the format's tools expect."""
     if fmt is AnnotationFormat.YOLO:
         return yolo_layout(dataset)
-    folder = {AnnotationFormat.VOC: "JPEGImages", AnnotationFormat.COCO: "images",
-              AnnotationFormat.CSV: "images"}[fmt]
+    folder = _IMAGE_FOLDER[fmt]
     out, used = {}, set()
     for im in dataset.images:
         name = Path(im.path).name
         if name in used:
             name = f"{im.id}_{name}"
         used.add(name)
-        out[im.id] = f"{folder}/{name}"
+        out[im.id] = f"{folder}/{name}" if folder else name
     return out
+
 
 
 def write_annotations(
@@ -167,7 +194,8 @@ def write_annotations(
         path: output. COCO: a ``.json`` file, or a folder (then ``annotations/instances.json`` with images in
             ``images/``). VOC: a folder (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/``). YOLO: a
             folder (``data.yaml``, ``images/<split>/``, ``labels/<split>/``). CSV: a ``.csv`` file or a folder
-            (``annotations.csv`` + ``images/``).
+            (``annotations.csv`` + ``images/``). LabelMe: a folder (one ``.json`` per image, images beside them).
+            CVAT: an ``.xml`` file or a folder (``annotations.xml`` + ``images/``).
         fmt: the output format.
         copy_images: ``"none"`` (annotations only; file names unchanged), ``"copy"`` or ``"symlink"``: put
             the images into the output folder, laid out as the format's tools expect, and point the
@@ -187,7 +215,7 @@ def write_annotations(
     if copy_images not in ("none", "copy", "symlink"):
         raise DatasetError(f"copy_images must be 'none', 'copy' or 'symlink'; got {copy_images!r}")
     out = Path(path)
-    base = out.parent if out.suffix.lower() in (".json", ".csv") else out
+    base = out.parent if out.suffix.lower() in (".json", ".csv", ".xml") else out
     if f is AnnotationFormat.COCO and out.suffix.lower() != ".json":
         out = out / "annotations" / "instances.json"
     missing: list[str] = []
@@ -208,16 +236,20 @@ def write_annotations(
                     shutil.copy2(src, dst)
                 else:
                     dst.symlink_to(src.resolve())
-            rel = layout[im.id].split("/", 1)[1] if f is not AnnotationFormat.YOLO else layout[im.id]
+            folder = _IMAGE_FOLDER[f]
+            rel = layout[im.id][len(folder) + 1:] if folder else layout[im.id]
             images.append(replace(im, file_name=rel, path=rel))
-        dataset = replace(dataset, images=tuple(images), root=base / layout[dataset.images[0].id].split("/")[0]
-                          if dataset.images and f is not AnnotationFormat.YOLO else base)
+        dataset = replace(dataset, images=tuple(images), root=base / _IMAGE_FOLDER[f] if _IMAGE_FOLDER[f] else base)
     if f is AnnotationFormat.COCO:
         report = write_coco(dataset, out)
     elif f is AnnotationFormat.VOC:
         report = write_voc(dataset, out)
     elif f is AnnotationFormat.YOLO:
         report = write_yolo(dataset, out)
+    elif f is AnnotationFormat.LABELME:
+        report = write_labelme(dataset, out)
+    elif f is AnnotationFormat.CVAT:
+        report = write_cvat(dataset, out)
     else:
         report = write_csv(dataset, out, **options)
     for m in missing:
