@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from odkit.ops import batched_nms, box_iou, complete_box_iou, distance_box_iou, generalized_box_iou, nms
 
-PROPS = settings(max_examples=150, deadline=None)
+PROPS = settings(max_examples=100, deadline=None)
 
 
 @st.composite
