@@ -175,6 +175,19 @@ def test_shuffle_is_seeded_per_epoch(tmp_path: Path) -> None:
     assert a == b and sorted(a) == sorted(c) == list(range(1, 5)) and a != c
 
 
+def test_set_epoch_changes_map_style_augmentation(tmp_path: Path) -> None:
+    pytest.importorskip("albumentations")
+    ds = detection_dataset(_colour_scenes(tmp_path), transforms=Compose([RandomScale((0.5, 1.5))], seed=2))
+    first = ds[0][0].shape
+    again = ds[0][0].shape
+    ds.set_epoch(1)
+    shapes = {ds[0][0].shape}
+    for epoch in range(2, 6):
+        ds.set_epoch(epoch)
+        shapes.add(ds[0][0].shape)
+    assert first == again and len(shapes | {first}) > 1
+
+
 def test_torch_output_and_dataloader(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     ds = detection_dataset(_colour_scenes(tmp_path), transforms=Letterbox((32, 32)), output="torch")

@@ -95,6 +95,12 @@ def test_epochs_reshuffle_deterministically_and_validation_stays_put(root: Path)
         np.testing.assert_array_equal(image, train.load_image(train.file_paths.index(path)))
 
 
+def test_with_paths_without_labels(root: Path) -> None:
+    ds = image_dataset_from_directory(root, labels=None, image_size=4, batch_size=16, shuffle=False, verbose=False)
+    images, paths = next(ds.iter_epoch(0, with_paths=True))
+    assert images.shape == (16, 4, 4, 3) and paths == ds.file_paths[:16]
+
+
 def test_stratified_split_keeps_class_proportions(tmp_path: Path) -> None:
     folder = _classes(tmp_path, {"a": 40, "b": 10, "c": 5})
     kwargs = {"validation_split": 0.2, "seed": 1, "image_size": 4, "verbose": False}

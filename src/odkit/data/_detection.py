@@ -95,18 +95,26 @@ class DetectionDataset:
         self.prefetch = max(0, int(prefetch))
         self.output = output
         self.skipped_files: list[str] = []
-        self._epoch = 0
+        self.epoch = 0
 
     def __len__(self) -> int:
         n = len(self.records)
         return n if self.batch_size is None else -(-n // self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
-        """Sample ``index`` (epoch 0 augmentation), whatever ``batch_size``; raises on an unreadable image."""
+        """Sample ``index`` with the augmentation of epoch ``self.epoch``, whatever ``batch_size``.
+
+        For a torch ``DataLoader`` over this dataset, call :meth:`set_epoch` each epoch so that the
+        augmentation changes. Raises on an unreadable image (map-style access cannot skip).
+        """
         n = len(self.records)
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} images")
-        return self._convert(self.sample(index % n, epoch=0))
+        return self._convert(self.sample(index % n, epoch=self.epoch))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the augmentation (and shuffle) of ``epoch`` for ``ds[i]`` and the next ``iter(ds)``."""
+        self.epoch = int(epoch)
 
     # ---- one sample -------------------------------------------------------------------------------
 
@@ -195,8 +203,8 @@ class DetectionDataset:
         return np.random.default_rng([self.seed, int(epoch), 2**31]).permutation(n).astype(np.int64)
 
     def __iter__(self) -> Iterator[Any]:
-        epoch = self._epoch
-        self._epoch += 1
+        epoch = self.epoch
+        self.epoch += 1
         return self.iter_epoch(epoch)
 
     def iter_epoch(self, epoch: int = 0) -> Iterator[Any]:

@@ -175,11 +175,11 @@ class ImageFolderDataset:
         if self.batch_size is not None:
             if len(kept):
                 out = self._convert(self._batch(images, kept))
-                yield (*out, [self.file_paths[i] for i in kept]) if with_paths else out
+                yield (*_as_tuple(out), [self.file_paths[i] for i in kept]) if with_paths else out
             return
         for image, position in zip(images, kept):
             out = self._convert(self._element(image, int(position)))
-            yield (*out, self.file_paths[position]) if with_paths else out
+            yield (*_as_tuple(out), self.file_paths[position]) if with_paths else out
 
     # ---- decoding ---------------------------------------------------------------------------------
 
@@ -260,3 +260,7 @@ class ImageFolderDataset:
                 for p in (np.asarray(q) for q in parts)
             )
         return parts[0] if len(parts) == 1 else parts
+
+
+def _as_tuple(out: Any) -> tuple[Any, ...]:
+    return out if isinstance(out, tuple) else (out,)
