@@ -49,7 +49,7 @@ def _read(path: Path, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(SOURCES))
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_damaged_annotation_files(fmt: str, data: st.DataObject) -> None:
     source = SOURCES[fmt]
@@ -60,7 +60,7 @@ def test_damaged_annotation_files(fmt: str, data: st.DataObject) -> None:
         _read(path, fmt)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_damaged_yolo_yaml_and_labels(data: st.DataObject) -> None:
     yaml_text = data.draw(st.one_of(damaged(YOLO_YAML), st.just(YOLO_YAML)))

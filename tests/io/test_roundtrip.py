@@ -136,10 +136,11 @@ def test_shared_dataset_voc_coco_yolo_voc_is_lossless(datasets_dir: Path, tmp_pa
     assert {im.path: im.image_hw for im in original.images} == {im.path: im.image_hw for im in back.images}
 
 
-@pytest.mark.parametrize("fmt", ["coco", "yolo", "csv"])
+@pytest.mark.parametrize("fmt", ["coco", "csv", "cvat"])
 def test_bccd_voc_to_each_format_and_back(datasets_dir: Path, tmp_path: Path, fmt: str) -> None:
+    """Annotations only (YOLO, which needs the images to denormalize, is in the chain above)."""
     original = read_annotations(datasets_dir / "bccd" / "BCCD")
-    write_annotations(original, tmp_path / fmt, fmt, copy_images="symlink")
+    write_annotations(original, tmp_path / fmt, fmt)
     mid = read_annotations(tmp_path / fmt, fmt)
-    write_annotations(mid, tmp_path / "voc", "voc", copy_images="symlink")
+    write_annotations(mid, tmp_path / "voc", "voc")
     assert_same_boxes(original, read_annotations(tmp_path / "voc"), atol=0.0)
