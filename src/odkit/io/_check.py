@@ -280,9 +280,13 @@ def fix_dataset(dataset: Dataset, report: CheckReport) -> tuple[Dataset, list[st
     drop_codes = {"zero_size", "inverted_box", "bad_box", "unknown_class", "duplicate"}
     bad_image = {"missing_image", "unreadable_image", "truncated_image"}
     images, annotations = [], {}
+    per_file: dict[str, int] = {}
+    for im in dataset.images:
+        per_file[im.annotation_file] = per_file.get(im.annotation_file, 0) + 1
     for im, ann in dataset:
         path = dataset.image_path(im)
-        file = im.annotation_file or im.file_name
+        shared = per_file.get(im.annotation_file, 0) > 1
+        file = f"{im.annotation_file}: {im.file_name}" if shared else (im.annotation_file or im.file_name)
         found = report.by_image.get(im.id, [])
         codes = {f.code for f in found}
         if codes & bad_image:
@@ -312,8 +316,10 @@ def fix_dataset(dataset: Dataset, report: CheckReport) -> tuple[Dataset, list[st
             moved = np.flatnonzero(np.any(clipped != b, axis=1))
             for j in moved.tolist():
                 changes.append(f"{file}: box {b[j].tolist()} clipped to {clipped[j].tolist()}")
-            if moved.size:
-                ann = ann.with_(boxes_xyxy=clipped, area=None)
+            if moved.size:  # only the clipped boxes get a new area (others keep e.g. COCO segment areas)
+                area = ann.area.copy()
+                area[moved] = (clipped[moved, 2] - clipped[moved, 0]) * (clipped[moved, 3] - clipped[moved, 1])
+                ann = ann.with_(boxes_xyxy=clipped, area=area)
         images.append(im)
         annotations[im.id] = ann
     kept = {im.id for im in images}
