@@ -69,6 +69,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    if not BCCD.is_dir():
+        print(f"BCCD not found at {BCCD}; skipped")
+        return
     dataset = read_annotations(BCCD)
     paths = [str(dataset.image_path(im)) for im in dataset.images]
     times: dict[str, list[float]] = {}
