@@ -9,7 +9,6 @@ import numpy as np
 
 from odkit.boxes import Detections, GroundTruth
 from odkit.errors import EvaluationError
-from odkit.eval._analysis import confusion_matrix, error_breakdown, f1_confidence
 from odkit.eval._coco_json import PathOrData, load_coco_ground_truth, load_coco_results
 from odkit.eval._cocoeval import CocoArrays, coco_evaluate
 from odkit.eval._flat import FlatData
@@ -309,17 +308,23 @@ class COCOEvaluator:
         See :func:`odkit.eval._analysis.f1_confidence`; curves sampled at ``confidences`` (default
         ``linspace(0, 1, 101)``), best threshold searched over the detections' scores.
         """
+        from odkit.eval._analysis import f1_confidence
+
         flat, _, class_ids = self.flat_data()
         return f1_confidence(flat, class_ids, self.params, iou_threshold, confidences)
 
     def confusion_matrix(self, iou_threshold: float = 0.5, score_threshold: float = 0.25) -> dict[str, Any]:
         """(K+1, K+1) confusion matrix, rows true class, columns predicted, last row/column background."""
+        from odkit.eval._analysis import confusion_matrix
+
         flat, _, class_ids = self.flat_data()
         return confusion_matrix(flat, class_ids, iou_threshold, score_threshold)
 
     def error_breakdown(self, fg_iou: float = 0.5, bg_iou: float = 0.1) -> dict[str, Any]:
         """TIDE-style errors (classification, localization, both, duplicate, background, missed), each
         with the AP it costs at ``fg_iou``; see :func:`odkit.eval._analysis.error_breakdown`."""
+        from odkit.eval._analysis import error_breakdown
+
         flat, _, class_ids = self.flat_data()
         return error_breakdown(flat, class_ids, self.params, fg_iou, bg_iou)
 

@@ -11,9 +11,8 @@ import json
 import math
 import os
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,8 +44,7 @@ def _sorted_ids(ids: Sequence[Hashable]) -> list[Hashable]:
         return list(ids)
 
 
-@dataclass(frozen=True, eq=False)
-class CocoGroundTruth:
+class CocoGroundTruth(NamedTuple):
     """A COCO instances file as flat arrays.
 
     Attributes:
@@ -74,8 +72,7 @@ class CocoGroundTruth:
     path: str
 
 
-@dataclass(frozen=True, eq=False)
-class CocoDetections:
+class CocoDetections(NamedTuple):
     """A COCO results list as flat arrays, indices into a :class:`CocoGroundTruth`'s id lists.
 
     Attributes:

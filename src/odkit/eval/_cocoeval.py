@@ -11,7 +11,7 @@ skips -1 (the same elements in the same order, so the same bits).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,8 +24,7 @@ __all__ = ["CocoArrays", "MatchState", "coco_evaluate", "match_coco", "mean_defi
 _EPS = np.spacing(1)
 
 
-@dataclass(frozen=True, eq=False)
-class MatchState:
+class MatchState(NamedTuple):
     """Per-detection outcome of the COCO match; detections in (class, image, -score) order, cut to
     ``max(max_dets)`` per (image, class).
 
@@ -81,8 +80,7 @@ class MatchState:
         return out
 
 
-@dataclass(frozen=True, eq=False)
-class CocoArrays:
+class CocoArrays(NamedTuple):
     """Accumulated COCO arrays; NaN where pycocotools has -1.
 
     Attributes:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 __all__ = ["FlatData"]
 
 
-@dataclass(frozen=True, eq=False)
-class FlatData:
+class FlatData(NamedTuple):
     """Detections and ground truth of many images, as flat arrays.
 
     Image and class fields are *indices* into ``n_images`` / ``n_classes`` lists whose order is the

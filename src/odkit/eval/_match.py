@@ -9,7 +9,7 @@ steps are independent across groups and equal to the per-group loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,8 +25,7 @@ def rank_in_group(group: np.ndarray) -> np.ndarray:
     return np.arange(n, dtype=np.int64) - first
 
 
-@dataclass(frozen=True)
-class Pairs:
+class Pairs(NamedTuple):
     """Flat (detection, GT) pairs, sorted by detection then GT index.
 
     Attributes:
