@@ -129,6 +129,10 @@ def test_cli_custom_params_and_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0
     data = json.loads(out.read_text())
     assert data["AP75"] is None and data["AR100"] is None and data["AR_at_max_dets"]["50"] is not None
+    assert main(["eval", str(gt_path), str(pred_path), "--errors", "--json", str(out)]) == 0
+    assert "localization" in capsys.readouterr().out
+    errors = json.loads(out.read_text())["errors"]
+    assert set(errors["delta_ap"]) == {"classification", "localization", "both", "duplicate", "background", "missed"}
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image_id": -5, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]))
     assert main(["eval", str(gt_path), str(bad)]) == 1

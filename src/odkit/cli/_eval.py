@@ -15,6 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the stats and per-class data")
     parser.add_argument("--per-class", action="store_true", help="print the per-class table")
     parser.add_argument(
+        "--errors",
+        action="store_true",
+        help="print (and with --json, write) a TIDE-style error breakdown at IoU 0.5",
+    )
+    parser.add_argument(
         "--iou-thresholds",
         type=float,
         nargs="+",
@@ -45,15 +50,24 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = COCOEvaluator.from_coco(args.gt, args.pred, params).compute()
+    evaluator = COCOEvaluator.from_coco(args.gt, args.pred, params)
+    result = evaluator.compute()
     print(result)
     if args.per_class:
         print()
         print(result.per_class_table())
+    out = result.to_dict()
+    if args.errors:
+        errors = evaluator.error_breakdown()
+        print(f"\nErrors at IoU 0.50 (AP50 = {errors['ap']:.3f}); dAP = AP gained by fixing that type alone")
+        print(f"{'type':<16} {'count':>8} {'dAP':>8}")
+        for name, delta in errors["delta_ap"].items():
+            print(f"{name:<16} {errors['counts'][name]:>8d} {delta:>8.4f}")
+        out["errors"] = {"AP50": errors["ap"], "counts": errors["counts"], "delta_ap": errors["delta_ap"]}
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps(result.to_dict(), indent=1))
+        tmp.write_text(json.dumps(out, indent=1))
         os.replace(tmp, args.json)
         print(f"wrote {args.json}")
     return 0
