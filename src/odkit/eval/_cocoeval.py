@@ -103,8 +103,9 @@ class CocoArrays(NamedTuple):
 def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
     """Sort, cut to ``max(max_dets)`` per (image, class) and match every detection (pycocotools ``evaluate``)."""
     n_img = max(flat.n_images, 1)
-    order = np.lexsort((-flat.det_score, flat.det_image, flat.det_class))
-    key = flat.det_class[order] * n_img + flat.det_image[order]
+    group = flat.det_class * n_img + flat.det_image
+    order = np.lexsort((-flat.det_score, group))  # stable: equal scores keep their input order
+    key = group[order]
     rank = rank_in_group(key)
     keep = rank < params.max_dets[-1]
     order, key, rank = order[keep], key[keep], rank[keep]
