@@ -41,7 +41,7 @@ def test_writer_reports_crowd_boxes_and_rounding(tmp_path: Path) -> None:
     d = Dataset((ImageRecord(1, "a.jpg", "a.jpg", 20, 20),), (Category(1, "x"),), {1: ann})
     report = write_voc(d, tmp_path)
     assert report.boxes == 1 and sorted(i.code for i in report.issues) == ["crowd_not_representable", "rounded"]
-    assert report.issues[0].file == "a.jpg"
+    assert report.issues[0].file == "a.jpg" and report.issues[0].where == "object 0"
 
 
 def test_bad_xml_names_the_line() -> None:

@@ -32,7 +32,7 @@ def _print_issues(title: str, issues: list, verbose: bool) -> None:
     for i in issues:
         counts.setdefault(i.code, []).append(i)
     for code, items in sorted(counts.items()):
-        print(f"  {title} {code}: {len(items)} (e.g. {items[0]})")
+        print(f"  {title}{code}: {len(items)} (e.g. {items[0]})")
         if verbose:
             for i in items[1:]:
                 print(f"    {i}")
@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
     read_warnings = [i for i in dataset.issues if i.severity == "warning"]
     if read_errors:
         print(f"skipped while reading ({len(read_errors)}):")
-        _print_issues("skipped", read_errors, args.verbose)
+        _print_issues("skipped ", read_errors, args.verbose)
     if read_warnings:
         print(f"noted while reading ({len(read_warnings)}):")
-        _print_issues("note", read_warnings, args.verbose)
+        _print_issues("note ", read_warnings, args.verbose)
     if report.issues:
         print(f"not representable in {args.to_fmt} or changed ({len(report.issues)}):")
         _print_issues("", report.issues, args.verbose)

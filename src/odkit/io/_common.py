@@ -143,8 +143,9 @@ class WriteReport:
     issues: list[Issue] = field(default_factory=list)
 
     def skip(self, code: str, file: str, where: int | str | None, message: str) -> None:
-        """Record an object or image that was not written."""
-        self.issues.append(Issue(code, "warning", file, where, message))
+        """Record an object (``where`` = its index in the image) or image (None) not written as it was."""
+        self.issues.append(Issue(code, "warning", file, f"object {where}" if isinstance(where, int) else where,
+                                 message))
 
     def summary(self) -> str:
         """One line per kind of problem, with counts."""
