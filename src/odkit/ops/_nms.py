@@ -47,15 +47,26 @@ def _candidates(scores: np.ndarray, score_threshold: float | None) -> np.ndarray
     return idx
 
 
-def _greedy(boxes: np.ndarray, order: np.ndarray, iou_threshold: float, max_det: int | None) -> IndexArray:
-    """Greedy NMS over ``boxes[order]`` (already sorted); returns kept entries of ``order``."""
+def _greedy(
+    boxes: np.ndarray,
+    order: np.ndarray,
+    iou_threshold: float,
+    max_det: int | None,
+    groups: np.ndarray | None = None,
+) -> IndexArray:
+    """Greedy NMS over ``boxes[order]`` (already sorted); returns kept entries of ``order``.
+
+    ``groups`` (aligned with ``order``, small non-negative ints) makes it class-aware: boxes of different
+    groups never suppress each other.
+    """
     limit = order.size if max_det is None else min(int(max_det), order.size)
     if limit == 0:
         return np.zeros(0, dtype=np.int64)
-    if iou_threshold <= 0.0:  # every IoU is >= 0: the top box removes all others
-        return order[:1].astype(np.int64, copy=False)
+    if iou_threshold <= 0.0:  # every IoU is >= 0: the top box of each group removes all others
+        first = np.zeros(1, dtype=np.int64) if groups is None else np.sort(np.unique(groups, return_index=True)[1])
+        return order[first[:limit]].astype(np.int64, copy=False)
     block = int(np.clip(order.size // 16, 256, 1024))
-    kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block)
+    kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block, groups=groups)
     return order[kept].astype(np.int64, copy=False)
 
 
@@ -109,16 +120,8 @@ def batched_nms(
     if cls.shape != sc.shape:
         raise BoxFormatError(f"class_ids must have shape {sc.shape} to match boxes_xyxy; got {cls.shape}")
     order = _candidates(sc, score_threshold)
-    kept = np.zeros(sc.size, dtype=bool)
-    cls_sorted = cls[order]
-    # A stable sort by class keeps each class's boxes in score order.
-    by_class = np.argsort(cls_sorted, kind="stable")
-    starts = np.flatnonzero(np.r_[True, cls_sorted[by_class][1:] != cls_sorted[by_class][:-1]])
-    for start, stop in zip(starts, np.r_[starts[1:], by_class.size]):
-        group = order[by_class[start:stop]]
-        kept[_greedy(boxes, group, float(iou_threshold), max_det)] = True
-    result = order[kept[order]]
-    return result if max_det is None else result[: int(max_det)]
+    _, class_rank = np.unique(cls, return_inverse=True)
+    return _greedy(boxes, order, float(iou_threshold), max_det, groups=class_rank.reshape(-1)[order])
 
 
 def soft_nms(

@@ -52,8 +52,9 @@ def _iou_ab(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
 class _Geometry:
     """Per-box quantities shared by all blocks (boxes with zero area never overlap and are left out)."""
 
-    def __init__(self, boxes: np.ndarray, thr: float) -> None:
+    def __init__(self, boxes: np.ndarray, thr: float, groups: np.ndarray | None = None) -> None:
         self.thr = thr
+        self.inv_thr = 1.0 / thr  # inf for subnormal thresholds: a valid (loose) size-ratio bound
         self.x1, self.y1, self.x2, self.y2 = (np.ascontiguousarray(boxes[:, k]) for k in range(4))
         self.w = self.x2 - self.x1
         self.h = self.y2 - self.y1
@@ -63,11 +64,15 @@ class _Geometry:
         self.y_ulps = 4 * (np.spacing(np.abs(self.y1)) + np.spacing(np.abs(self.y2)))
         solid = np.flatnonzero(self.solid)
         # Heights of an overlapping pair differ by a factor <= 1 / thr < base: levels at most 1 apart.
-        base = max(1.0 / thr, 1.05) * (1 + 1e-6)
+        base = max(self.inv_thr, 1.05) * (1 + 1e-6)
         level = np.zeros(self.h.size, dtype=np.int64)
         if solid.size:
             lv = np.floor(np.log(self.h[solid]) / np.log(base)).astype(np.int64)
             level[solid] = lv - lv.min()
+        if groups is not None:
+            # Each group gets its own range of levels, with two empty levels between groups, so that the
+            # neighbouring levels a box searches never belong to another group.
+            level = groups.astype(np.int64) * (int(level.max()) + 3) + level
         self.level = level
         n_levels = int(level.max()) + 1
         count = np.bincount(level[solid], minlength=n_levels)
@@ -118,9 +123,9 @@ class _Grid:
         ok = g.hmax[lvl] > 0
         lvl, q = lvl[ok], q[ok]
         # A partner's width and height are at most 1 / t times this box's (and at most its level's maximum).
-        x_lo = qx1[q] - ((1 - t) * np.minimum(g.wmax[lvl], qw[q] / t) * (1 + _SLACK) + ux[q])
+        x_lo = qx1[q] - ((1 - t) * np.minimum(g.wmax[lvl], qw[q] * g.inv_thr) * (1 + _SLACK) + ux[q])
         lo_rank = np.searchsorted(self.x1_sorted, x_lo, "left")
-        reach = (1 - t) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] / t) * (1 + _SLACK) + uy[q]
+        reach = (1 - t) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] * g.inv_thr) * (1 + _SLACK) + uy[q]
         cell = g.cell[lvl]
         c_lo = np.maximum(np.floor((qy1[q] - reach - g.y_origin) / cell), 0).astype(np.int64)
         c_hi = np.minimum(np.floor((qy1[q] + reach - g.y_origin) / cell), g.n_cells[lvl] - 1).astype(np.int64)
@@ -184,7 +189,12 @@ def _resolve(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def greedy_nms_sorted(
-    boxes_sorted: np.ndarray, thr: float, limit: int, block: int = 1024, first_block: int = 128
+    boxes_sorted: np.ndarray,
+    thr: float,
+    limit: int,
+    block: int = 1024,
+    first_block: int = 128,
+    groups: np.ndarray | None = None,
 ) -> IndexArray:
     """Positions kept by greedy NMS over float64 boxes already sorted by descending score.
 
@@ -194,11 +204,13 @@ def greedy_nms_sorted(
         limit: stop once this many are kept.
         block: most boxes resolved together per step.
         first_block: boxes resolved in the first step; the step size doubles up to ``block``.
+        groups: (K,) non-negative ints (dense, e.g. class ranks); boxes of different groups never
+            suppress each other. None: one group.
 
     Returns:
         (<= limit,) int64 positions into ``boxes_sorted``, increasing.
     """
-    g = _Geometry(boxes_sorted, thr)
+    g = _Geometry(boxes_sorted, thr, groups)
     n = boxes_sorted.shape[0]
     alive = np.arange(n)  # undecided positions, in score order
     is_alive = np.ones(n, dtype=bool)
