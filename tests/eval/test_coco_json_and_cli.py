@@ -66,6 +66,13 @@ def test_bad_gt_annotation_named() -> None:
     gt["annotations"][4]["image_id"] = "nope"
     with pytest.raises(AnnotationError, match=r"annotations\[4\]: image_id 'nope' is not in images"):
         load_coco_ground_truth(gt)
+    gt["annotations"][4]["image_id"] = gt["images"][0]["id"]
+    gt["annotations"][6]["area"] = "big"
+    with pytest.raises(AnnotationError, match=r"annotations\[6\]: area must be a number"):
+        load_coco_ground_truth(gt)
+    gt["annotations"][6]["area"] = -3.0
+    with pytest.raises(AnnotationError, match=r"annotations\[6\]: area must be >= 0"):
+        load_coco_ground_truth(gt)
 
 
 def test_loader_arrays_and_missing_area() -> None:

@@ -176,7 +176,7 @@ def _first_bad(
         msg = _check_entry(entry, img_index, cls_index, gt)
         if msg:
             return i, msg
-    return -1, "invalid entry"
+    raise AssertionError("a vectorized check failed but no entry is invalid")  # internal invariant
 
 
 def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
@@ -200,6 +200,8 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     if not isinstance(cats, list):
         raise AnnotationError(path, None, "expected a 'categories' list")
     anns = data.get("annotations", [])
+    if not isinstance(anns, list):
+        raise AnnotationError(path, "annotations", f"expected a list, got {type(anns).__name__}")
     try:
         raw_img_ids = [img["id"] for img in data["images"]]
         raw_cls = {c["id"]: str(c.get("name", c["id"])) for c in cats}
@@ -228,11 +230,10 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     if any(v is None for v in area_raw):
         area_raw = [b if v is None else v for v, b in zip(area_raw, gt_box_area.tolist())]
     area = _numeric_array(area_raw, ())
-    bad_rows = ~np.isfinite(bbox).all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0)
     if area is None:
-        bad_rows = np.ones(len(anns), dtype=bool)
-    else:
-        bad_rows |= ~np.isfinite(area) | (area < 0)
+        i, msg = _first_bad(anns, img_index, cls_index, gt=True)
+        raise AnnotationError(path, f"annotations[{i}]", msg)
+    bad_rows = ~np.isfinite(bbox).all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0) | ~np.isfinite(area) | (area < 0)
     if bad_rows.any():
         i = int(np.flatnonzero(bad_rows)[0])
         raise AnnotationError(path, f"annotations[{i}]", _check_entry(anns[i], img_index, cls_index, True))
