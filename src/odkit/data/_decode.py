@@ -48,13 +48,19 @@ class ImageDecodeError(DatasetError):
         super().__init__(f"{path}: cannot decode image ({reason})")
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 def _read_bytes(path: str) -> bytes:
     """The whole file, with plain ``os`` calls (less per-file overhead than ``open()``)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         size = os.fstat(fd).st_size
-        chunks = [os.read(fd, max(size, 1))]
-        while chunks[-1]:
+        data = os.read(fd, size) if size else b""
+        if len(data) == size and size:
+            return data  # the common case: one read
+        chunks = [data]
+        while chunks[-1] or len(chunks) == 1:
             chunks.append(os.read(fd, 1 << 20))
         return b"".join(chunks)
     finally:
