@@ -9,6 +9,7 @@ Workload: the eval benchmark's synthetic ground truth (``bench/_coco_synth.py``,
 within each repeat:
 
 - ``pycocotools``: ``COCO(path)`` (json.load + index creation), stdout silenced;
+- ``json.load`` of the same file alone: the floor both readers share;
 - ``odkit read``: ``read_coco(path)`` (json.load + validation + per-image float64 box arrays);
 - ``odkit write``: ``write_coco(dataset, path)`` (to a second temporary file).
 
@@ -41,6 +42,11 @@ def _time(fn, *args):  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, out
 
 
+def _json_load(path: Path) -> object:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -57,12 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         src, dst = Path(tmp) / "gt.json", Path(tmp) / "out.json"
         src.write_text(json.dumps(gt))
         size_mb = src.stat().st_size / 1e6
-        times: dict[str, list[float]] = {"pycocotools COCO()": [], "odkit read_coco": [], "odkit write_coco": []}
+        times: dict[str, list[float]] = {"pycocotools COCO()": [], "json.load alone (floor)": [],
+                                         "odkit read_coco": [], "odkit write_coco": []}
         dataset = None
         for _ in range(args.repeats):
             with contextlib.redirect_stdout(io.StringIO()):
                 t, coco = _time(COCO, str(src))
             times["pycocotools COCO()"].append(t)
+            t, _ = _time(_json_load, src)
+            times["json.load alone (floor)"].append(t)
             t, dataset = _time(read_coco, src)
             times["odkit read_coco"].append(t)
             t, _ = _time(write_coco, dataset, dst)
