@@ -3,8 +3,12 @@
 Rule of greedy NMS here: drop boxes whose score is under ``score_threshold``; sort by score (stable, so
 ties keep input order); keep the top box; remove every other box whose IoU with it is **at or over**
 ``iou_threshold``; repeat. torchvision.ops.nms removes only boxes strictly over the threshold, so the two
-differ exactly when an IoU equals the threshold (e.g. threshold 0.5 and two boxes overlapping by 1/3 of
-their area each); with ``iou_threshold=0`` this rule removes every other box, overlapping or not.
+differ exactly when an IoU equals the threshold (e.g. threshold 0.5 with boxes ``(0, 0, 2, 1)`` and
+``(0, 0, 1, 1)``, or two equal boxes sharing 2/3 of their area: odkit keeps one, torchvision both); with
+``iou_threshold=0`` this rule removes every other box, overlapping or not.
+
+:func:`nms` and :func:`batched_nms` run the exact blocked, spatially pruned kernel of
+``odkit.ops._nms_kernel`` (pure numpy): same result as the plain loop, index for index.
 """
 
 from __future__ import annotations
