@@ -47,8 +47,8 @@ def _parse_file(path: Path, log: IssueLog) -> dict[str, Any] | None:
         line, col = exc.position
         log.error("bad_xml", path, line, f"invalid XML: {str(exc).split(':')[0]} (column {col})")
         return None
-    except OSError as exc:
-        log.error("unreadable_annotation", path, None, f"cannot read: {exc.strerror or exc}")
+    except (OSError, ValueError, LookupError) as exc:  # unreadable file, unsupported declared encoding
+        log.error("unreadable_annotation", path, None, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
         return None
     if root.tag != "annotation":
         log.error("bad_xml", path, None, f"expected an <annotation> root element; got <{root.tag}>")
@@ -106,7 +106,11 @@ def _read_split_files(voc_root: Path) -> dict[str, list[str]]:
     for f in sorted(main.glob("*.txt")):
         if "_" in f.stem:  # per-class files like aeroplane_train.txt
             continue
-        lines = [ln.split()[0] for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AnnotationError(f, None, f"cannot read the split list: {exc}") from None
+        lines = [ln.split()[0] for ln in text.splitlines() if ln.strip()]
         splits[f.stem] = lines
     return splits
 

@@ -91,7 +91,11 @@ def _split_images(entry: Any, root: Path, yaml_path: Path, key: str, log: IssueL
         if p.is_dir():
             out.extend(list_images(p))
         elif p.is_file() and p.suffix == ".txt":
-            for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                listing = p.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise AnnotationError(p, None, f"cannot read the image list: {exc}") from None
+            for line in listing.splitlines():
                 line = line.strip()
                 if line:
                     q = Path(line)
