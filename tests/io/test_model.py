@@ -31,6 +31,7 @@ def test_every_image_has_annotations_and_categories_are_sorted() -> None:
     assert len(d.annotations[8]) == 0 and d.annotations[8].boxes_xyxy.shape == (0, 4)
     assert [c.id for c in d.categories] == [1, 90]
     assert d.category_names == {1: "car", 90: "brush"} and d.category_id("brush") == 90
+    assert d.category_index == {1: 0, 90: 1}
     assert d.splits["train"] == (8, 3)
     assert d.image_path(3) == Path("/data/images/a.jpg") and d.image_path(d.images[1]) == Path("/abs/b.jpg")
     assert [im.id for im, _ in d] == [3, 8]

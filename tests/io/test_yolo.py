@@ -165,3 +165,10 @@ def test_unreadable_image_with_labels(tmp_path: Path) -> None:
         read_yolo(root)
     d = read_yolo(root, strict=False)
     assert d.issues[0].code == "unreadable_image" and len(d.annotations[1]) == 0
+
+
+def test_label_file_without_image_is_reported(tmp_path: Path) -> None:
+    root = _yolo_tree(tmp_path)
+    (root / "labels" / "train" / "gone.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    d = read_yolo(root)  # strict: recorded, not raised (Ultralytics ignores such files)
+    assert [(i.code, i.severity, Path(i.file).name) for i in d.issues] == [("missing_image", "error", "gone.txt")]

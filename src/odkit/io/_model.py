@@ -302,6 +302,11 @@ class Dataset:
         """Category id -> name."""
         return {c.id: c.name for c in self.categories}
 
+    @property
+    def category_index(self) -> dict[int, int]:
+        """Category id -> contiguous index 0..K-1 in id order (for training heads and YOLO classes)."""
+        return {c.id: k for k, c in enumerate(self.categories)}
+
     def category_id(self, name: str) -> int:
         """The id of the category called ``name``.
 

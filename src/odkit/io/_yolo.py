@@ -25,7 +25,7 @@ from tqdm import tqdm
 from odkit.errors import AnnotationError
 from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields
 from odkit.io._images import inspect_image
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, Issue
 
 _SPLIT_KEYS = ("train", "val", "test")
 
@@ -142,6 +142,17 @@ def _parse_labels(label_file: Path, n_classes: int, log: IssueLog) -> list[tuple
     return rows
 
 
+def _orphan_labels(images: dict[Path, int], log: IssueLog) -> None:
+    """Label files beside the images' label folders whose image does not exist (recorded, never raised)."""
+    expected = {label_path(p) for p in images}
+    folders = {lf.parent for lf in expected}
+    for folder in sorted(folders):
+        for lf in sorted(folder.glob("*.txt")):
+            if lf not in expected:
+                log.issues.append(Issue("missing_image", "error", str(lf), None,
+                                        "label file whose image is missing (no image with this stem in the split)"))
+
+
 def _find_yaml(path: Path) -> Path | None:
     if path.is_file():
         return path
@@ -242,6 +253,7 @@ def read_yolo(
             boxes, np.array([r[0] for r in rows], np.int64),
             extras=tuple({"yolo_line": r[2]} for r in rows),
         )
+    _orphan_labels(ordered, log)
     splits = {} if "all" in split_paths else {k: [ordered[p] for p in v] for k, v in split_paths.items()}
     return Dataset(
         images=tuple(images), categories=tuple(Category(i, n) for i, n in enumerate(names)),
