@@ -210,3 +210,25 @@ def test_bccd_voc(datasets_dir: Path) -> None:
     for t in targets:
         assert t["source_hw"] == (480, 640) and t["letterbox"].pad_xy == (0, 52)
         assert np.all(t["boxes"][:, [1, 3]] >= 52 - 1e-3) and np.all(t["boxes"][:, [1, 3]] <= 364 + 1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "coco"])
+def test_same_targets_from_every_format_odkit_io_writes(datasets_dir: Path, tmp_path: Path, fmt: str) -> None:
+    from odkit.io import read_annotations, write_annotations
+
+    voc = read_annotations(datasets_dir / "bccd" / "BCCD")
+    ids = {im.id for im in voc.images[:8]}
+    subset = Dataset(tuple(im for im in voc.images if im.id in ids), voc.categories,
+                     {i: voc.annotations[i] for i in ids}, root=voc.root)
+    write_annotations(subset, tmp_path / fmt, fmt, copy_images="symlink")
+    want = detection_dataset(subset, num_workers=1)
+    got = detection_dataset(tmp_path / fmt, num_workers=1)
+    assert got.class_names == want.class_names and len(got.records) == 8
+    by_name = {Path(t["path"]).name: (im, t) for im, t in got}
+    for image, target in want:
+        other_image, other = by_name[Path(target["path"]).name]
+        np.testing.assert_array_equal(other_image, image)
+        order = np.lexsort(target["boxes"].T[::-1])
+        other_order = np.lexsort(other["boxes"].T[::-1])
+        np.testing.assert_allclose(other["boxes"][other_order], target["boxes"][order], atol=0.01)
+        np.testing.assert_array_equal(other["labels"][other_order], target["labels"][order])
