@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def test_cli_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     gt_path, pred_path = _write(tmp_path)
     out = tmp_path / "out" / "metrics.json"
     assert main(["eval", str(gt_path), str(pred_path), "--json", str(out), "--per-class"]) == 0
+    assert gc.isenabled()  # the command pauses the cyclic GC only while it runs
     printed = capsys.readouterr().out
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in printed
     assert "#GT" in printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -38,6 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A million freshly parsed JSON objects without reference cycles: the cyclic GC would only walk them
+    # again and again (measured: ~0.2 s of a ~1 s run), so it stays off while this command runs.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(args)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from odkit.eval import COCOEvaluator, COCOParams
 
     kwargs = {}
