@@ -254,5 +254,8 @@ def write_annotations(
         report = write_csv(dataset, out, **options)
     for m in missing:
         report.skip("missing_image", m, None, "image file not found; not copied")
+    if copy_images == "none" and f is AnnotationFormat.YOLO and dataset.images:
+        report.skip("images_not_copied", str(out), None, "YOLO finds labels from image paths: put the images "
+                    "under images/ as data.yaml says (copy_images='copy' or 'symlink') before training")
     return report
 
