@@ -4,6 +4,7 @@ Writes tests/data/golden/keras_folder.json (class names, file order, labels, spl
 errors, shapes, dtypes) and tests/data/golden/keras_pixels.npz (per-file decoded + resized pixels).
 The tests compare odkit against these files without TensorFlow. Run in the TF environment:
 
+    python3 -m venv .venv-tf && .venv-tf/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1 pillow==13.0.0
     .venv-tf/bin/python bench/keras_golden_folder.py
 """
 

@@ -1,6 +1,7 @@
 """Write tests/data/golden/tf_resize.npz: tf.image.resize / resize_with_pad / Keras smart_resize outputs.
 
 Run with the TensorFlow benchmark environment (never part of the test set-up):
+    python3 -m venv .venv-tf && .venv-tf/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1 pillow==13.0.0
     .venv-tf/bin/python bench/keras_golden_resize.py
 """
 

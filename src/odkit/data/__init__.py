@@ -1,6 +1,22 @@
 """Datasets from folders and annotation files, box-aware augmentation and a parallel input pipeline.
 
 numpy + Pillow by default; torch is imported only when tensors are requested (``output="torch"``).
+The ``data`` extra adds OpenCV and simplejpeg (faster decoding; JPEG bit-exact with TensorFlow) and
+albumentations (flip, scale, crop, colour jitter, mosaic).
+
+Classification folders, as Keras::
+
+    train, val = image_dataset_from_directory("digits/", label_mode="categorical", color_mode="grayscale",
+                                              image_size=(28, 28), validation_split=0.2, subset="both", seed=1)
+    for images, labels in train: ...            # (32, 28, 28, 1) float32, (32, 10) float32; reshuffled per epoch
+    torch.utils.data.DataLoader(train, batch_size=None)   # or output="torch"
+
+Detection, from anything ``odkit.io`` reads::
+
+    ds = detection_dataset("datasets/bccd/BCCD", split="train", batch_size=16,
+                           transforms=Compose([RandomScale((0.5, 1.5)), HorizontalFlip(), RandomCrop((512, 512)),
+                                               ColorJitter(), Letterbox((416, 416))], seed=0))
+    for images, targets in ds: ...              # (16, 416, 416, 3) uint8, [{"boxes", "labels", ...}] * 16
 """
 
 from odkit.data._augment import ColorJitter as ColorJitter
