@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from odkit.eval import COCOParams, evaluate_coco
 
@@ -263,3 +265,44 @@ def test_inputs_not_modified() -> None:
     gt_copy, results_copy = copy.deepcopy(gt), copy.deepcopy(results)
     assert_unchanged(evaluate_coco, gt, results)
     assert gt == gt_copy and results == results_copy
+
+
+# ---------------------------------------------------------------- Hypothesis: random tiny scenes
+_int_box = st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+
+
+@st.composite
+def _tiny_scenes(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    images = draw(st.lists(st.integers(1, 6), min_size=1, max_size=4, unique=True))
+    anns = []
+    for _ in range(draw(st.integers(0, 8))):
+        x, y, w, h = draw(_int_box)
+        area = draw(st.sampled_from([float(w * h), 1024.0, 9216.0, float(w * h) / 2]))
+        anns.append(
+            (
+                draw(st.sampled_from(images)),
+                draw(st.sampled_from([1, 2])),
+                _box(x, y, w, h),
+                area,
+                int(draw(st.integers(0, 5)) == 0),
+            )
+        )
+    dets = []
+    for _ in range(draw(st.integers(0, 12))):
+        x, y, w, h = draw(_int_box)
+        dets.append(
+            _det(
+                draw(st.sampled_from(images)),
+                draw(st.sampled_from([1, 2])),
+                _box(x, y, w, h),
+                draw(st.sampled_from([0.1, 0.5, 0.5, 0.9, 0.3])),
+            )
+        )
+    return _gt(anns, images, [1, 2]), dets
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tiny_scenes())
+def test_hypothesis_scenes_equal_pycocotools(scene: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+    gt, results = scene
+    _compare(gt, results, iou_thresholds=[0.1, 0.3, 0.5, 0.7, 0.9], max_dets=[1, 3, 100])
