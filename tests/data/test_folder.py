@@ -162,6 +162,17 @@ def test_torch_tensors_and_dataloader(tmp_path: Path) -> None:
     assert tuple(x.shape) == (12, 4, 4, 3) and tuple(y.shape) == (12,)
 
 
+def test_direct_construction_checks_arguments() -> None:
+    from odkit.data import ImageFolderDataset
+
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        ImageFolderDataset(["a.png"], None, None, interpolation="cubic")
+    with pytest.raises(ValueError, match="one entry per file"):
+        ImageFolderDataset(["a.png", "b.png"], np.zeros(1, np.int32), ["x"])
+    with pytest.raises(ValueError, match="on_error"):
+        ImageFolderDataset(["a.png"], None, None, on_error="ignore")
+
+
 def test_import_does_not_load_torch_or_opencv() -> None:
     code = "import sys, odkit.data; print(sorted(m for m in ('torch', 'cv2', 'albumentations') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

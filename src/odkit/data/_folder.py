@@ -19,7 +19,13 @@ import numpy as np
 
 from odkit.data._decode import ImageDecodeError, load_image
 from odkit.data._parallel import ordered_map
-from odkit.data._resize import _IDENTITY_WHEN_SAME, crop_to_aspect_ratio, resize_image, resize_with_pad
+from odkit.data._resize import (
+    _IDENTITY_WHEN_SAME,
+    INTERPOLATIONS,
+    crop_to_aspect_ratio,
+    resize_image,
+    resize_with_pad,
+)
 
 __all__ = ["ImageFolderDataset"]
 
@@ -67,6 +73,14 @@ class ImageFolderDataset:
             raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
         if batch_size is not None and int(batch_size) <= 0:
             raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}")
+        if num_channels not in (1, 3, 4):
+            raise ValueError(f"num_channels must be 1, 3 or 4; got {num_channels!r}")
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first'; got {data_format!r}")
+        if labels is not None and len(labels) != len(file_paths):
+            raise ValueError(f"labels must have one entry per file ({len(file_paths)}); got {len(labels)}")
         self.file_paths: list[str] = list(file_paths)
         self.labels = None if labels is None else np.array(labels, dtype=np.int32)
         self.class_names: list[str] | None = None if class_names is None else list(class_names)

@@ -13,7 +13,9 @@ odkit differences, all deliberate:
   counts them; ``on_error="raise"`` raises ``ImageDecodeError`` naming the file.
 * ``stratify=True``: per-class split (opt-in; off by default to keep Keras membership).
 * ``cache=True``: processed images are kept in memory after the first read.
-* GIF/BMP as grayscale and GIF/JPEG as RGBA are converted (TensorFlow fails on them mid-epoch).
+* GIF/BMP as grayscale and GIF/JPEG as RGBA are converted (TensorFlow fails on them mid-epoch), and
+  ``crop_to_aspect_ratio`` works with every interpolation (Keras's TF backend rejects gaussian and
+  mitchellcubic there).
 * A validation subset is never reshuffled between epochs; ``ds.iter_epoch(with_paths=True)`` yields the
   files with each batch, so predictions line up with paths even when shuffled.
 * The caller's ``labels`` list is not shuffled in place.
