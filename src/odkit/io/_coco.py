@@ -23,6 +23,7 @@ from odkit.io._common import (
     WriteReport,
     guess_images_dir,
     image_dir_candidates,
+    paused_gc,
     report_lost_fields,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, trusted_annotations
@@ -88,7 +89,11 @@ def read_coco(
     Raises:
         AnnotationError: naming the file and the JSON path (e.g. ``annotations[12].bbox``).
     """
-    path = Path(path)
+    with paused_gc():
+        return _read_coco(Path(path), images_dir, strict)
+
+
+def _read_coco(path: Path, images_dir: str | os.PathLike[str] | None, strict: bool) -> Dataset:
     log = IssueLog(strict)
     data = _load_json(path)
     if not isinstance(data, dict):
@@ -308,11 +313,13 @@ def write_coco(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
     """
     path = Path(path)
     report = WriteReport("coco", str(path))
-    data = coco_dict(dataset, report)
+    with paused_gc():
+        data = coco_dict(dataset, report)
+        text = json.dumps(data, separators=(",", ":"))  # dumps uses the C encoder; dump does not
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(data, separators=(",", ":")))  # dumps uses the C encoder; dump does not
+        f.write(text)
     os.replace(tmp, path)
     report.images, report.boxes = len(data["images"]), len(data["annotations"])
     report_lost_fields(report, dataset, "COCO", truncated=True, segmentation=False)

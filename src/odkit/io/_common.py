@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,3 +181,19 @@ def report_lost_fields(report: WriteReport, dataset: Any, fmt: str, truncated: b
                 if "segmentation" in extra and not ann.iscrowd[j]:
                     report.skip("segmentation_dropped", im.file_name, j, f"{fmt} stores boxes only; the "
                                 "segmentation is not written")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored afterwards).
+
+    Parsing or building a large COCO file creates hundreds of thousands of small dicts and lists; they hold
+    no reference cycles, but their number keeps triggering full GC passes that walk every live object.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
