@@ -35,6 +35,8 @@ def test_every_image_has_annotations_and_categories_are_sorted() -> None:
     assert d.splits["train"] == (8, 3)
     assert d.image_path(3) == Path("/data/images/a.jpg") and d.image_path(d.images[1]) == Path("/abs/b.jpg")
     assert [im.id for im, _ in d] == [3, 8]
+    assert repr(d) == ("Dataset(images=2, boxes=3, categories=['car', 'brush'], splits={'train': 2}, "
+                       "root='/data/images', issues=0, source=None)")
 
 
 def test_columns_are_frozen_float64_and_indexing_returns_new_objects() -> None:

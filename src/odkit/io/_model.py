@@ -287,6 +287,14 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.images)
 
+    def __repr__(self) -> str:
+        splits = {k: len(v) for k, v in self.splits.items()}
+        names = [c.name for c in self.categories]
+        shown = names if len(names) <= 10 else [*names[:10], "..."]
+        return (f"Dataset(images={len(self)}, boxes={self.num_boxes}, categories={shown}, splits={splits}, "
+                f"root={str(self.root) if self.root is not None else None!r}, issues={len(self.issues)}, "
+                f"source={self.source.get('format')!r})")
+
     def __iter__(self) -> Iterator[tuple[ImageRecord, ImageAnnotations]]:
         """(image, its annotations) pairs in image order."""
         for im in self.images:
