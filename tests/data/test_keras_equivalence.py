@@ -121,13 +121,14 @@ def test_both_equals_separate_calls_and_partitions(tree: Path) -> None:
 
 
 PIXEL_COMBOS = KERAS["pixel_combos"]
-PIXEL_KEYS = sorted(np.load(GOLDEN / "keras_pixels.npz").files) + sorted(KERAS["pixel_errors"])
+PIXELS = np.load(GOLDEN / "keras_pixels.npz")
+CHANNELS = {"rgb": 3, "grayscale": 1, "rgba": 4}
 
 
 def _odkit_pixels(path: Path, combo: list[str]) -> np.ndarray:
     color, interp, size_text, crop, pad = combo
     image_hw = tuple(int(v) for v in size_text.strip("()").split(","))
-    image = load_image(path, {"rgb": 3, "grayscale": 1, "rgba": 4}[color])
+    image = load_image(path, CHANNELS[color])
     if crop == "True":
         return resize_image(crop_to_aspect_ratio(image, image_hw), image_hw, interp)
     if pad == "True":
@@ -135,35 +136,39 @@ def _odkit_pixels(path: Path, combo: list[str]) -> np.ndarray:
     return resize_image(image, image_hw, interp)
 
 
-@pytest.mark.parametrize("key", PIXEL_KEYS)
-def test_pixels_within_one_percent_of_keras(tree: Path, key: str) -> None:
-    combo_index, rel = key.split("|")
-    ours = _odkit_pixels(tree / rel, PIXEL_COMBOS[int(combo_index)])
-    if key in KERAS["pixel_errors"]:
-        # TensorFlow refuses GIF/BMP as grayscale and GIF/JPEG as RGBA; odkit converts them.
-        assert ours.shape[2] == {"rgb": 3, "grayscale": 1, "rgba": 4}[PIXEL_COMBOS[int(combo_index)][0]]
-        return
-    want = np.load(GOLDEN / "keras_pixels.npz")[key]
-    assert ours.shape == want.shape and ours.dtype == want.dtype
-    diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
-    if not rel.lower().endswith((".jpg", ".jpeg")) or HAVE_SIMPLEJPEG:
-        # Lossless sources, and JPEG with TF's fast IDCT (simplejpeg): equal up to float32 rounding.
-        assert diff.max() <= 1e-3
-    else:
-        # OpenCV / Pillow use the accurate IDCT: within 1% of the range on average.
-        assert diff.mean() <= 2.55 and diff.max() <= 12.0
+@pytest.mark.parametrize("combo_index", range(len(PIXEL_COMBOS)))
+def test_pixels_equal_keras_for_every_file(tree: Path, combo_index: int) -> None:
+    combo = PIXEL_COMBOS[combo_index]
+    keys = [k for k in [*PIXELS.files, *KERAS["pixel_errors"]] if k.startswith(f"{combo_index}|")]
+    assert len(keys) >= 48  # every image file of the tree, symlinked folder included
+    for key in keys:
+        rel = key.split("|", 1)[1]
+        ours = _odkit_pixels(tree / rel, combo)
+        if key in KERAS["pixel_errors"]:
+            # TensorFlow refuses GIF/BMP as grayscale and GIF/JPEG as RGBA; odkit converts them.
+            assert ours.shape[2] == CHANNELS[combo[0]], key
+            continue
+        want = PIXELS[key]
+        assert ours.shape == want.shape and ours.dtype == want.dtype, key
+        diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
+        if not rel.lower().endswith((".jpg", ".jpeg")) or HAVE_SIMPLEJPEG:
+            # Lossless sources, and JPEG with TF's fast IDCT (simplejpeg): equal up to float32 rounding.
+            assert diff.max() <= 1e-3, key
+        else:
+            # OpenCV / Pillow use the accurate IDCT: within 1% of the range on average.
+            assert diff.mean() <= 2.55 and diff.max() <= 12.0, key
 
 
-JPEG_KEYS = [k for k in np.load(GOLDEN / "keras_pixels.npz").files if k.lower().endswith((".jpg", ".jpeg"))]
+JPEG_KEYS = [k for k in PIXELS.files if k.lower().endswith((".jpg", ".jpeg"))]
 
 
-@pytest.mark.parametrize("key", JPEG_KEYS)
-def test_jpeg_without_simplejpeg_is_within_one_percent(tree: Path, key: str, monkeypatch: Any) -> None:
+def test_jpeg_without_simplejpeg_is_within_one_percent(tree: Path, monkeypatch: Any) -> None:
     from odkit.data import _decode
 
     monkeypatch.setattr(_decode, "_simplejpeg", False)  # the OpenCV / Pillow fallback (accurate IDCT)
-    combo_index, rel = key.split("|")
-    ours = _odkit_pixels(tree / rel, PIXEL_COMBOS[int(combo_index)])
-    want = np.load(GOLDEN / "keras_pixels.npz")[key]
-    diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
-    assert ours.shape == want.shape and 0 < diff.max() <= 12.0 and diff.mean() <= 2.55
+    assert len(JPEG_KEYS) >= 10
+    for key in JPEG_KEYS:
+        combo_index, rel = key.split("|")
+        ours = _odkit_pixels(tree / rel, PIXEL_COMBOS[int(combo_index)])
+        diff = np.abs(ours.astype(np.float64) - PIXELS[key].astype(np.float64))
+        assert 0 < diff.max() <= 12.0 and diff.mean() <= 2.55, key
