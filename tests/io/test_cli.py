@@ -87,6 +87,19 @@ def test_check_fix_writes_a_cleaned_copy(tmp_path: Path, capsys: pytest.CaptureF
     assert "inside the original" in capsys.readouterr().err
 
 
+def test_bccd_converted_to_yolo_has_the_same_findings(datasets_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bccd_yolo"
+    assert main(["convert", str(datasets_dir / "bccd" / "BCCD"), str(out), "--to", "yolo",
+                 "--copy-images", "symlink"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(out), "--fast", "--json", str(tmp_path / "r.json")]) == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["counts"] == {"near_duplicate": 8, "zero_size": 2}
+    lines = sorted((Path(f["file"]).name, f["where"]) for f in report["findings"] if f["code"] == "zero_size")
+    assert lines == [("BloodImage_00338.txt", "object 12 (line 13)"), ("BloodImage_00343.txt", "object 3 (line 4)")]
+
+
 def test_python_dash_m_odkit_check(datasets_dir: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "odkit", "check", str(datasets_dir / "bccd" / "BCCD"), "--fast"],
                           capture_output=True, text=True, timeout=120)

@@ -6,6 +6,8 @@ file for image problems) and a location (``object <index>`` within the image's a
 Errors (``odkit check`` exits 1): ``missing_image``, ``unreadable_image``, ``truncated_image``,
 ``size_mismatch``, ``out_of_bounds``, ``zero_size``, ``inverted_box``, ``bad_box``, ``unknown_class``,
 ``duplicate``, and every error a lenient reader recorded (bad lines, bad XML...).
+``zero_size`` means a width or height of at most 1 px (plus 1e-3 px of rounding slack): a VOC box with
+xmin == xmax is 1 px wide in continuous coordinates, and such a box has no usable extent either way.
 Warnings: ``near_duplicate``, ``extension_mismatch``, ``file_name_mismatch``, ``missing_size``,
 ``invalid_exif_orientation``, ``no_annotations``, ``unannotated_file``.
 """
@@ -26,7 +28,7 @@ from odkit.ops import box_iou
 
 SMALL_MAX_AREA = 32.0**2  # COCO size ranges, on box w*h in pixels^2
 MEDIUM_MAX_AREA = 96.0**2
-_BOUNDS_TOLERANCE_PX = 1e-3
+_BOUNDS_TOLERANCE_PX = 1e-3  # slack for formats that store rounded coordinates (YOLO keeps 6 decimals)
 _ASPECT_EDGES = (1 / 3, 1 / 2, 1.0, 2.0, 3.0)  # w / h bucket edges
 _ASPECT_NAMES = ("<1/3", "1/3-1/2", "1/2-1", "1-2", "2-3", ">3")
 
@@ -73,6 +75,11 @@ class CheckReport:
                 "counts": self.counts(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats}
 
 
+def _box_text(b: np.ndarray) -> str:
+    """A box for messages: ``[180, 328, 181, 329.5]`` (at most 3 decimals)."""
+    return "[" + ", ".join(f"{v:.3f}".rstrip("0").rstrip(".") for v in b.tolist()) + "]"
+
+
 def _where(im: ImageRecord, ann: ImageAnnotations, j: int, shared: bool) -> str:
     """``object j``; with the YOLO line, or the image name when many images share the annotation file."""
     line = ann.extras[j].get("yolo_line")
@@ -106,18 +113,18 @@ def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bound
         bw, bh = float(b[2] - b[0]), float(b[3] - b[1])
         if bw < 0 or bh < 0:
             out.append(Issue("inverted_box", "error", file, where,
-                             f"x_max < x_min or y_max < y_min: {b.tolist()} (xyxy)"))
+                             f"x_max < x_min or y_max < y_min: {_box_text(b)} (xyxy)"))
             good[j] = False
-        elif bw <= 1 or bh <= 1:
+        elif bw <= 1 + _BOUNDS_TOLERANCE_PX or bh <= 1 + _BOUNDS_TOLERANCE_PX:
             out.append(Issue("zero_size", "error", file, where,
-                             f"box {b.tolist()} (xyxy) is {bw:g}x{bh:g} px: no usable extent "
+                             f"box {_box_text(b)} (xyxy) is {bw:.3g}x{bh:.3g} px: no usable extent "
                              "(a VOC box with xmin == xmax or ymin == ymax is 1 px in continuous coordinates)"))
             good[j] = False
         if h > 0 and w > 0:
             tol = _BOUNDS_TOLERANCE_PX
             if b[0] < -tol or b[1] < -tol or b[2] > w + tol or b[3] > h + tol:
                 out.append(Issue("out_of_bounds", "error", file, where,
-                                 f"box {b.tolist()} (xyxy) extends outside the {w}x{h} image"))
+                                 f"box {_box_text(b)} (xyxy) extends outside the {w}x{h} image"))
     idx = np.flatnonzero(good)
     if len(idx) > 1:
         iou = box_iou(boxes[idx], boxes[idx])
@@ -128,7 +135,7 @@ def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bound
                     continue
                 if np.array_equal(boxes[i], boxes[k]):
                     out.append(Issue("duplicate", "error", file, _where(im, ann, k, shared),
-                                     f"exact duplicate of object {i} (same class, box {boxes[i].tolist()})"))
+                                     f"exact duplicate of object {i} (same class, box {_box_text(boxes[i])})"))
                 elif iou[a, c] > near_dup_iou:
                     out.append(Issue("near_duplicate", "warning", file, _where(im, ann, k, shared),
                                      f"near duplicate of object {i}: same class, IoU {iou[a, c]:.3f} > "
