@@ -94,3 +94,18 @@ def test_error_breakdown_base_ap_equals_map50() -> None:
     out = ev.error_breakdown()
     assert out["ap"] == pytest.approx(ev.compute().map50, abs=1e-12)
     assert all(v >= -1e-12 for v in out["delta_ap"].values())
+
+
+def test_analyses_on_degenerate_inputs() -> None:
+    only_det = COCOEvaluator().update([Detections([[0, 0, 5, 5]], [0.5], [3])], [GroundTruth.empty()])
+    assert only_det.confusion_matrix()["matrix"].tolist() == [[0, 0], [1, 0]]
+    assert only_det.error_breakdown()["counts"]["background"] == 1
+    assert np.isnan(only_det.f1_confidence()["per_class"][3]["best_f1"])
+    only_gt = COCOEvaluator().update([Detections.empty()], [GroundTruth([[0, 0, 5, 5]], [3])])
+    assert only_gt.confusion_matrix()["matrix"].tolist() == [[0, 1], [0, 0]]
+    assert only_gt.error_breakdown()["counts"]["missed"] == 1
+    assert only_gt.f1_confidence()["per_class"][3]["best_f1"] == 0.0
+    assert only_gt.compute_voc().ap.tolist() == [0.0]
+    nothing = COCOEvaluator(class_ids=[1, 2]).update([Detections.empty()], [GroundTruth.empty()])
+    assert nothing.confusion_matrix()["matrix"].sum() == 0
+    assert all(np.isnan(v) for v in nothing.error_breakdown()["delta_ap"].values())

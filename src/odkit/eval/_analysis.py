@@ -118,10 +118,9 @@ def f1_confidence(
                 best_precision=float(prec[b]),
                 best_recall=float(rec[b]),
             )
-        else:
-            entry.update(
-                best_threshold=float("nan"), best_f1=float("nan"), best_precision=float("nan"), best_recall=float("nan")
-            )
+        else:  # no GT: nothing is defined; GT but no detection: F1 is 0 at any threshold
+            none = 0.0 if n_gt[k] > 0 else float("nan")
+            entry.update(best_threshold=float("nan"), best_f1=none, best_precision=none, best_recall=none)
         per_class[cid] = entry
     return {"confidence": grid, "iou_threshold": iou_threshold, "per_class": per_class}
 
@@ -162,8 +161,8 @@ def confusion_matrix(
     matrix = np.zeros((n_cls + 1, n_cls + 1), dtype=np.int64)
     det_cls = flat.det_class[order]
     hit = match >= 0
-    hit_crowd = hit & crowd[np.maximum(match, 0)]
-    real = hit & ~hit_crowd
+    real = hit.copy()
+    real[hit] = ~crowd[match[hit]]
     gt_cls_sorted = flat.gt_class[g_order]
     np.add.at(matrix, (gt_cls_sorted[match[real]], det_cls[real]), 1)
     np.add.at(matrix, (np.full(int((~hit).sum()), n_cls), det_cls[~hit]), 1)
