@@ -27,6 +27,21 @@ def test_convert_voc_to_yolo_copies_images_and_summarizes(datasets_dir: Path, tm
     assert_same_boxes(read_annotations(datasets_dir / "raccoon"), read_annotations(out), atol=2e-3)
 
 
+def test_convert_with_a_seeded_stratified_split(datasets_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "y"
+    args = ["convert", str(datasets_dir / "raccoon"), str(out), "--to", "yolo", "--copy-images", "symlink",
+            "--split", "train=0.8,val=0.2", "--seed", "3", "--stratify"]
+    assert main(args) == 0
+    assert "split: train 160 images, val 40 images (seed 3, stratified)" in capsys.readouterr().out
+    d = read_annotations(out)
+    assert {k: len(v) for k, v in d.splits.items()} == {"train": 160, "val": 40}
+    assert len(list((out / "images" / "val").iterdir())) == 40
+    assert main(["convert", str(datasets_dir / "raccoon"), str(tmp_path / "z"), "--to", "yolo",
+                 "--split", "train:0.8"]) == 1
+    assert "--split expects NAME=FRACTION" in capsys.readouterr().err
+
+
 def test_convert_reports_what_the_target_cannot_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "src"
     make_image(src / "images" / "a.jpg", 40, 30)

@@ -23,8 +23,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CSV coordinates are VOC-style 1-based pixels (input and output)")
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first malformed entry instead of skipping and reporting it")
+    parser.add_argument("--split", default=None, metavar="NAME=FRAC,...",
+                        help="re-split the images at random before writing, e.g. train=0.8,val=0.2 "
+                             "(replaces the source's splits)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --split (default 0)")
+    parser.add_argument("--stratify", action="store_true", help="with --split: keep class shares similar")
     parser.add_argument("--force", action="store_true", help="write into a DST folder that is not empty")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every skipped or changed object")
+
+
+def _parse_split(text: str) -> dict[str, float]:
+    """``"train=0.8,val=0.2"`` -> ``{"train": 0.8, "val": 0.2}``."""
+    from odkit.errors import DatasetError
+
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise DatasetError(f"--split expects NAME=FRACTION pairs like train=0.8,val=0.2; got {text!r}") from None
+    return out
 
 
 def _print_issues(title: str, issues: list, verbose: bool) -> None:
@@ -40,7 +61,7 @@ def _print_issues(title: str, issues: list, verbose: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from odkit.errors import DatasetError
-    from odkit.io import detect_format, read_annotations, write_annotations
+    from odkit.io import detect_format, read_annotations, split_dataset, write_annotations
 
     src, dst = args.src.resolve(), args.dst.resolve()
     protected = [src, *([src.parent] if src.is_file() else [])]
@@ -57,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     src_fmt = dataset.source.get("format", args.from_fmt)
     print(f"read {len(dataset)} images, {dataset.num_boxes} boxes, {len(dataset.categories)} classes "
           f"({src_fmt}) from {args.src}")
+    if args.split:
+        dataset = split_dataset(dataset, _parse_split(args.split), seed=args.seed, stratify=args.stratify)
+        print("split: " + ", ".join(f"{k} {len(v)} images" for k, v in dataset.splits.items())
+              + f" (seed {args.seed}{', stratified' if args.stratify else ''})")
     write_opts = {"one_based": True} if args.csv_one_based and args.to_fmt == "csv" else {}
     report = write_annotations(dataset, args.dst, args.to_fmt, copy_images=args.copy_images, **write_opts)
     print(report.summary().splitlines()[0])
