@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -288,3 +290,11 @@ def test_nms_structured_scenes_match_reference(name: str) -> None:
     for iou_threshold in (0.05, 0.5, 0.95):
         keep = nms(boxes, scores, iou_threshold)
         assert keep.tolist() == ref.nms(boxes.tolist(), scores.tolist(), iou_threshold)
+
+
+def test_far_away_degenerate_box_raises_no_warning() -> None:
+    boxes = np.array([[0.0, 0, 1, 1], [0, 1e300, 5, 1e300], [0, 0, 1, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nms(boxes, [0.5, 0.9, 0.1], 0.5).tolist() == [1, 0]
+        assert nms(boxes, [0.5, 0.9, 0.1], 5e-324).tolist() == [1, 0]

@@ -16,7 +16,7 @@ How it avoids the O(N * kept) loop:
   level, so a pair is at most one level apart) and by a row of cells in y per level, and sorted by x1 inside
   each bucket, so each box's candidates are a few contiguous slices found with ``searchsorted`` (looking
   back in x by the widest box of the partner's level). Boxes with zero area never reach the threshold.
-  Bounds carry a relative slack of 1e-9 and a few ulps, so rounding never prunes a pair that the float64
+  Bounds carry a slack of 1e-9 box sizes and a few ulps, so rounding never prunes a pair that the float64
   IoU would put at or over the threshold.
 """
 
@@ -88,8 +88,9 @@ class _Geometry:
         self.cell = np.where(cell > 0, cell, 1.0)
         self.n_cells = np.floor(y_span / self.cell).astype(np.int64) + 1
         self.cell_offset = np.cumsum(self.n_cells) - self.n_cells
-        row = np.floor((self.y1 - self.y_origin) / self.cell[level]).astype(np.int64)
-        self.cell_of = self.cell_offset[level] + row  # global cell index of each box
+        self.cell_of = np.full(self.h.size, -1, dtype=np.int64)  # global cell index of each solid box
+        row = np.floor((y1 - self.y_origin) / self.cell[level[solid]]).astype(np.int64)
+        self.cell_of[solid] = self.cell_offset[level[solid]] + row
 
 
 class _Grid:
@@ -113,7 +114,7 @@ class _Grid:
         t = g.thr
         qx1, qy1 = g.x1[queries], g.y1[queries]
         qh, qw, ux, uy = g.h[queries], g.w[queries], g.x_ulps[queries], g.y_ulps[queries]
-        x_hi = np.minimum(qx1 + (1 - t) * qw * (1 + _SLACK) + ux, g.x2[queries])
+        x_hi = np.minimum(qx1 + (1 - t + _SLACK) * qw + ux, g.x2[queries])
         hi_rank = np.searchsorted(self.x1_sorted, x_hi, "right")
         # The three levels a partner can be on, stacked: (3, Q) flattened.
         lvl = (g.level[queries] + np.array([[-1], [0], [1]])).reshape(-1)
@@ -123,9 +124,9 @@ class _Grid:
         ok = g.hmax[lvl] > 0
         lvl, q = lvl[ok], q[ok]
         # A partner's width and height are at most 1 / t times this box's (and at most its level's maximum).
-        x_lo = qx1[q] - ((1 - t) * np.minimum(g.wmax[lvl], qw[q] * g.inv_thr) * (1 + _SLACK) + ux[q])
+        x_lo = qx1[q] - ((1 - t + _SLACK) * np.minimum(g.wmax[lvl], qw[q] * g.inv_thr) + ux[q])
         lo_rank = np.searchsorted(self.x1_sorted, x_lo, "left")
-        reach = (1 - t) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] * g.inv_thr) * (1 + _SLACK) + uy[q]
+        reach = (1 - t + _SLACK) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] * g.inv_thr) + uy[q]
         cell = g.cell[lvl]
         c_lo = np.maximum(np.floor((qy1[q] - reach - g.y_origin) / cell), 0).astype(np.int64)
         c_hi = np.minimum(np.floor((qy1[q] + reach - g.y_origin) / cell), g.n_cells[lvl] - 1).astype(np.int64)
