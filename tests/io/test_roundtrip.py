@@ -142,3 +142,14 @@ def test_bccd_voc_to_each_format_is_exact(datasets_dir: Path, tmp_path: Path, fm
     original = read_annotations(datasets_dir / "bccd" / "BCCD")
     write_annotations(original, tmp_path / fmt, fmt)
     assert_same_boxes(original, read_annotations(tmp_path / fmt, fmt), atol=0.0)
+
+
+def test_writing_over_the_source_layout_never_deletes_images(tmp_path: Path) -> None:
+    d = Dataset((ImageRecord(1, "a.png", "a.png", 20, 20),), (Category(1, "x"),),
+                {1: ImageAnnotations([[1, 1, 5, 5]], [1])})
+    d = _with_images(d, tmp_path / "JPEGImages")
+    before = (tmp_path / "JPEGImages" / "a.png").read_bytes()
+    for mode in ("copy", "symlink"):
+        write_annotations(d, tmp_path, "voc", copy_images=mode)  # the layout puts a.png where it already is
+        assert (tmp_path / "JPEGImages" / "a.png").read_bytes() == before
+    assert read_annotations(tmp_path, "voc").num_boxes == 1

@@ -177,7 +177,6 @@ def _output_layout(dataset: Dataset, fmt: AnnotationFormat) -> dict[int, str]:
     return out
 
 
-
 def write_annotations(
     dataset: Dataset,
     path: str | os.PathLike[str],
@@ -206,8 +205,10 @@ def write_annotations(
     Returns:
         What was written, and every object or image that the format could not represent.
 
+        Images that cannot be copied because their file is missing are reported as ``missing_image``.
+
     Raises:
-        DatasetError: an unknown format or ``copy_images`` value, or an image missing when copying.
+        DatasetError: an unknown format, option or ``copy_images`` value.
     """
     f = AnnotationFormat.from_value(fmt)
     if options and (f is not AnnotationFormat.CSV or set(options) - {"one_based"}):
@@ -228,6 +229,8 @@ def write_annotations(
             dst = base / layout[im.id]
             if not src.is_file():
                 missing.append(str(src))
+            elif dst.resolve() == src.resolve():
+                pass  # already where the layout wants it: never unlink the source
             else:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 if dst.exists() or dst.is_symlink():
