@@ -232,3 +232,30 @@ def test_same_targets_from_every_format_odkit_io_writes(datasets_dir: Path, tmp_
         other_order = np.lexsort(other["boxes"].T[::-1])
         np.testing.assert_allclose(other["boxes"][other_order], target["boxes"][order], atol=0.01)
         np.testing.assert_array_equal(other["labels"][other_order], target["labels"][order])
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fast_jpeg", [True, False])
+def test_all_exif_orientations_like_pillow(tmp_path: Path, orientation: int, fast_jpeg: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PIL import ImageOps
+
+    from odkit.data import _decode, load_image
+    from odkit.data._exif import jpeg_orientation
+
+    if not fast_jpeg:
+        monkeypatch.setattr(_decode, "_simplejpeg", False)  # the OpenCV / Pillow paths
+    array = np.zeros((30, 50, 3), np.uint8)
+    array[:10, :20] = (255, 0, 0)
+    array[20:, 40:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "o.jpg"
+    Image.fromarray(array).save(path, exif=exif, quality=95)
+    assert jpeg_orientation(path.read_bytes()) == orientation
+    with Image.open(path) as im:
+        want = np.asarray(ImageOps.exif_transpose(im).convert("RGB")).astype(int)
+    got = load_image(path, 3, exif_transpose=True).astype(int)
+    assert got.shape == want.shape
+    diff = np.abs(got - want)
+    assert diff.mean() < 1.0 and diff.max() <= 16  # decoders differ slightly; a wrong turn differs by 255
+    assert load_image(path, 3).shape == (30, 50, 3)  # Keras semantics: orientation ignored

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from odkit.data._exif import apply_orientation, jpeg_orientation
 from odkit.errors import DatasetError
 
 __all__ = ["ImageDecodeError", "load_image"]
@@ -99,8 +100,10 @@ def load_image(path: str | os.PathLike[str], num_channels: int = 3, *, exif_tran
         raise ImageDecodeError(path, f"{type(exc).__name__}: {exc.strerror or exc}") from exc
     arr = None
     is_jpeg = data[:3] == b"\xff\xd8\xff"
-    if is_jpeg and not exif_transpose:
+    if is_jpeg:
         arr = _decode_simplejpeg(data, num_channels)
+        if arr is not None and exif_transpose:
+            arr = apply_orientation(arr if arr.ndim == 3 else arr[:, :, None], jpeg_orientation(data))
     cv2_format = data[:8] in _CV2_MAGIC or is_jpeg or data[:2] in _CV2_MAGIC
     if arr is None and cv2_format and (not exif_transpose or is_jpeg):
         arr = _decode_cv2(data, num_channels, exif_transpose)
