@@ -236,6 +236,92 @@ def _accumulate_class(
     return _from_events(row, _rank_in_row(row), col, fp_cum[row, col], score, n_tp, n_pos, j_r)
 
 
+def _accumulate_all(
+    tp: np.ndarray,
+    fp: np.ndarray,
+    nc_ignored: np.ndarray,
+    is_cand: np.ndarray,
+    det_class: np.ndarray,
+    score: np.ndarray,
+    n_gt: np.ndarray,
+    steps: np.ndarray,
+    n_thr: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and scores of every class at once, from the true positives alone.
+
+    The reasoning of :func:`_from_events`, vectorized over classes: each (row, class) is one segment of the
+    flat list of true positives. The suffix maximum of ``pr`` read at the R query points of a segment is
+    a ``maximum.reduceat`` over the pieces between consecutive query points followed by a reverse
+    cumulative maximum over those R pieces (an empty piece repeats its first element, which lies inside the
+    suffix, so it changes nothing).
+
+    Args:
+        tp: (rows, C) bool true positives of the candidate detections (rows = A*T, a-major), in global
+            (class, -score) order.
+        fp: (rows, C) bool false positives of the candidates.
+        nc_ignored: (A, n) bool, non-candidate detection ignored (area out of range); all n detections.
+        is_cand: (n,) bool, detection is a candidate (has a column in ``tp``).
+        det_class: (n,) int64 sorted class index.
+        score: (n,) float64 scores.
+        n_gt: (K, A) int64 non-ignored GT.
+        steps: (K, A, R) int64 recall thresholds as TP counts (:func:`_recall_steps`).
+        n_thr: T.
+
+    Returns:
+        precision (A, T, K, R), recall (A, T, K), scores (A, T, K, R); cells without GT are garbage (the
+        caller masks them).
+    """
+    rows = tp.shape[0]
+    n_cls, n_area, n_rec = steps.shape
+    starts = np.searchsorted(det_class, np.arange(n_cls + 1), side="left")  # (K+1,) over all n
+    c_pos = np.flatnonzero(is_cand)  # position of each candidate column among all n
+    c_starts = np.searchsorted(c_pos, starts, side="left")  # (K+1,) first candidate column per class
+    c_cls = det_class[c_pos]
+    # ignored counts up to a position, per row (candidates) and per area range (the others), with a
+    # leading 0 so that a class's count is a difference of two prefix values
+    c_ign = np.zeros((rows, c_pos.size + 1), dtype=np.int32)
+    np.cumsum(~(tp | fp), axis=1, dtype=np.int32, out=c_ign[:, 1:])
+    nc_ign = np.zeros((n_area, det_class.size + 1), dtype=np.int32)
+    np.cumsum(nc_ignored, axis=1, dtype=np.int32, out=nc_ign[:, 1:])
+
+    row, j = np.nonzero(tp)  # by row, then column (so by class, then score)
+    k = c_cls[j]
+    a = row // n_thr
+    key = row * n_cls + k
+    n_tp = np.bincount(key, minlength=rows * n_cls).reshape(rows, n_cls)
+    seg_start = (np.cumsum(n_tp.reshape(-1)) - n_tp.reshape(-1)).reshape(rows, n_cls)
+    i = (np.arange(key.size) - seg_start.reshape(-1)[key] + 1).astype(np.float64)
+    pos = c_pos[j]
+    ignored = (nc_ign[a, pos + 1] - nc_ign[a, starts[k]]) + (c_ign[row, j + 1] - c_ign[row, c_starts[k]])
+    fp_before = (pos - starts[k] + 1) - i - ignored
+    pr = i / (fp_before + i + _EPS)
+
+    j_r = steps.transpose(1, 0, 2)[np.arange(rows) // n_thr]  # (rows, K, R)
+    width = n_tp[..., None]
+    q = np.clip(j_r - 1, 0, np.maximum(width - 1, 0))
+    has = n_tp > 0
+    env = np.zeros((rows, n_cls, n_rec))
+    if has.any():
+        idx = np.concatenate([seg_start[..., None], seg_start[..., None] + q], axis=2)[has]  # (S, R+1)
+        piece = np.maximum.reduceat(pr, idx.reshape(-1)).reshape(idx.shape)
+        env[has] = np.maximum.accumulate(piece[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    inside = j_r <= width
+    precision = np.where(inside & has[..., None], env, 0.0)
+    # the score where each recall threshold is reached: the j_r-th true positive, or the class's first
+    # detection for j_r = 0 (0 when the class has no detection)
+    has_det = np.diff(starts) > 0
+    first_score = np.zeros(n_cls)
+    first_score[has_det] = score[starts[:-1][has_det]]
+    at_score = np.zeros(j_r.size)
+    if pos.size:
+        at_score = score[pos[np.minimum((seg_start[..., None] + q).reshape(-1), pos.size - 1)]]
+    scores = np.where(j_r == 0, first_score[None, :, None], at_score.reshape(j_r.shape))
+    scores = np.where(inside, scores, 0.0)
+    recall = n_tp / np.maximum(n_gt.T[np.arange(rows) // n_thr], 1)
+    shape = (n_area, n_thr, n_cls)
+    return precision.reshape(*shape, n_rec), recall.reshape(shape), scores.reshape(*shape, n_rec)
+
+
 def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
     """pycocotools ``evaluate`` + ``accumulate`` on ``flat``; -1 cells are returned as NaN (see module doc)."""
     state = match_coco(flat, params)
@@ -271,8 +357,10 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
     # a non-candidate detection is ignored exactly where its area is out of range
     nc_ignored = ~is_cand_s[None, :] & state.det_out[:, order]  # (A, N')
     cls_s, rank_s, score_s = state.det_class[order], state.det_rank[order], state.det_score[order]
-    row_area = np.repeat(np.arange(n_area), n_thr)
-    steps: dict[int, np.ndarray] = {}
+    # smallest integer j with j / n_gt >= r, per (class, area range): the recall thresholds as TP counts
+    steps = np.zeros((n_cls, n_area, n_rec), dtype=np.int64)
+    for k, a in zip(*np.nonzero(n_gt > 0)):
+        steps[k, a] = _recall_steps(n_gt[k, a : a + 1], params.rec_thresholds)[0]
     for m, max_det in enumerate(params.max_dets):
         if max_det < params.max_dets[-1]:
             sel = rank_s < max_det
@@ -281,35 +369,12 @@ def coco_evaluate(flat: FlatData, params: COCOParams) -> CocoArrays:
             cand_m, cls_m, score_m = is_cand_s[sel], cls_s[sel], score_s[sel]
         else:
             tp_m, fp_m, nc_m, cand_m, cls_m, score_m = tp_c, fp_c, nc_ignored, is_cand_s, cls_s, score_s
-        starts = np.searchsorted(cls_m, np.arange(n_cls + 1), side="left")
-        c_starts = np.concatenate([[0], np.cumsum(cand_m)])[starts]
-        for k in range(n_cls):
-            defined = n_gt[k] > 0
-            if not defined.any():
-                continue
-            s, e, cs, ce = int(starts[k]), int(starts[k + 1]), int(c_starts[k]), int(c_starts[k + 1])
-            if k not in steps:
-                steps[k] = np.repeat(_recall_steps(n_gt[k], params.rec_thresholds), n_thr, axis=0)
-            n_pos, j_r = np.repeat(np.maximum(n_gt[k], 1), n_thr), steps[k]
-            if e == s:
-                prec_k, rec_k, sc_k = np.zeros((rows, n_rec)), np.zeros(rows), np.zeros((rows, n_rec))
-            else:
-                # false positives up to a position = non-ignored detections up to it - true positives; the
-                # ignored ones are counted per area range (non-candidates) plus per row (candidates)
-                tp_k = tp_m[:, cs:ce]
-                c_ign = np.cumsum(~(tp_k | fp_m[:, cs:ce]), axis=1, dtype=np.int32)  # (rows, Ck)
-                nc_ign = np.cumsum(nc_m[:, s:e], axis=1, dtype=np.int32)  # (A, n)
-                c_pos = np.flatnonzero(cand_m[s:e])
-                row, j = np.nonzero(tp_k)
-                i = _rank_in_row(row)
-                pos = c_pos[j]
-                fp_before = (pos + 1) - i - (nc_ign[row_area[row], pos] + c_ign[row, j])
-                n_tp = np.bincount(row, minlength=rows)
-                prec_k, rec_k, sc_k = _from_events(row, i, pos, fp_before, score_m[s:e], n_tp, n_pos, j_r)
-            ok = np.flatnonzero(defined)
-            precision[k, m, ok] = prec_k.reshape(n_area, n_thr, n_rec)[ok]
-            recall[k, m, ok] = rec_k.reshape(n_area, n_thr)[ok]
-            scores[k, m, ok] = sc_k.reshape(n_area, n_thr, n_rec)[ok]
+        # (A, T, K, R), (A, T, K), (A, T, K, R)
+        prec_m, rec_m, sc_m = _accumulate_all(tp_m, fp_m, nc_m, cand_m, cls_m, score_m, n_gt, steps, n_thr)
+        defined = (n_gt > 0).T[:, None, :]  # (A, 1, K)
+        precision[:, m] = np.where(defined[..., None], prec_m, np.nan).transpose(2, 0, 1, 3)
+        recall[:, m] = np.where(defined, rec_m, np.nan).transpose(2, 0, 1)
+        scores[:, m] = np.where(defined[..., None], sc_m, np.nan).transpose(2, 0, 1, 3)
     return CocoArrays(
         precision=np.ascontiguousarray(precision.transpose(3, 4, 0, 2, 1)),
         recall=np.ascontiguousarray(recall.transpose(3, 0, 2, 1)),
