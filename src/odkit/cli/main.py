@@ -18,7 +18,7 @@ from odkit.errors import OdkitError
 # name -> (module, one-line help). Modules that do not exist yet are not offered.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("odkit.cli._eval", "evaluate COCO-format predictions against ground truth (mAP, per class)"),
-    "convert": ("odkit.cli._convert", "convert a dataset between COCO, VOC, YOLO and CSV"),
+    "convert": ("odkit.cli._convert", "convert a dataset between COCO, VOC, YOLO, CSV, LabelMe and CVAT"),
     "check": ("odkit.cli._check", "find what is wrong or suspicious in a dataset"),
     "demo": ("odkit.cli._demo", "a short tour on generated data"),
 }
