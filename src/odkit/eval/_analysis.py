@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from odkit.eval._cocoeval import _accumulate_class, _recall_steps, match_coco
+from odkit.eval._cocoeval import _accumulate_all, _recall_steps, match_coco
 from odkit.eval._flat import FlatData
 from odkit.eval._match import candidate_pairs, greedy_match
 from odkit.eval._params import COCOParams
@@ -54,14 +54,23 @@ def class_ap(
     """
     n_cls = n_gt.shape[0]
     order = np.lexsort((-score, det_class))
-    starts = np.searchsorted(det_class[order], np.arange(n_cls + 1), side="left")
-    ap = np.full(n_cls, np.nan)
-    for k in np.flatnonzero(n_gt > 0):
-        idx = order[starts[k] : starts[k + 1]]
-        j_r = _recall_steps(n_gt[k : k + 1], rec_thresholds)
-        prec, _, _ = _accumulate_class(tp[None, idx], fp[None, idx], score[idx], n_gt[k : k + 1], j_r)
-        ap[k] = float(np.mean(prec))
-    return ap
+    n_gt_ka = np.asarray(n_gt, dtype=np.int64).reshape(n_cls, 1)
+    steps = np.zeros((n_cls, 1, rec_thresholds.shape[0]), dtype=np.int64)
+    for k in np.flatnonzero(n_gt_ka[:, 0] > 0):
+        steps[k] = _recall_steps(n_gt_ka[k], rec_thresholds)
+    n = order.shape[0]
+    precision, _, _ = _accumulate_all(
+        tp[order][None, :],
+        fp[order][None, :],
+        np.zeros((1, n), dtype=bool),
+        np.ones(n, dtype=bool),
+        det_class[order],
+        score[order],
+        n_gt_ka,
+        steps,
+        1,
+    )
+    return np.where(n_gt_ka[:, 0] > 0, precision[0, 0].mean(axis=1), np.nan)
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -162,80 +162,6 @@ def _recall_steps(n_pos: np.ndarray, rec_thresholds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _from_events(
-    row: np.ndarray,
-    i: np.ndarray,
-    pos: np.ndarray,
-    fp_before: np.ndarray,
-    score: np.ndarray,
-    n_tp: np.ndarray,
-    n_pos: np.ndarray,
-    j_r: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class from its true positives.
-
-    pycocotools computes ``pr = tp / (fp + tp + eps)`` at every detection, takes the suffix maximum and
-    reads it at ``searchsorted(rc, r, 'left')``. Only true positives raise ``pr`` (a false positive lowers it,
-    an ignored detection repeats it), so the suffix maximum is always reached at a true positive, and the
-    index read for a recall ``r > 0`` is the ``j_r``-th true positive, with ``j_r`` the smallest integer with
-    ``j_r / n_pos >= r``. So the same numbers come from the true positives alone: ``pr_i = i / (fp_i + i +
-    eps)`` for the i-th of them, its suffix maximum, read at ``j_r`` (``j_r = 0`` reads the first detection,
-    whose suffix maximum is the maximum over all true positives).
-
-    Args:
-        row: (E,) row (area range x threshold) of each true positive, sorted by row then position.
-        i: (E,) float64 1-based rank of the true positive within its row.
-        pos: (E,) int64 its position among the class's detections (score order).
-        fp_before: (E,) int64 false positives at or before ``pos`` in its row.
-        score: (n,) float64 scores of the class's detections, in order; n >= 1.
-        n_tp: (rows,) int64 true positives per row.
-        n_pos: (rows,) int64 non-ignored GT per row, >= 1 (rows without GT are discarded later).
-        j_r: (rows, R) int64 from :func:`_recall_steps`.
-    """
-    rows = n_tp.shape[0]
-    pr = i / (fp_before + i + _EPS)
-    width = max(int(n_tp.max()), 1)
-    env = np.full((rows, width), -1.0)
-    at_pos = np.zeros((rows, width), dtype=np.int64)
-    slot = (i - 1).astype(np.int64)
-    env[row, slot] = pr
-    at_pos[row, slot] = pos
-    env = np.maximum.accumulate(env[:, ::-1], axis=1)[:, ::-1]
-    take = np.clip(j_r - 1, 0, width - 1)
-    inside = j_r <= n_tp[:, None]
-    precision = np.where(inside, np.take_along_axis(env, take, axis=1), 0.0)
-    precision[(j_r == 0) & (n_tp[:, None] == 0)] = 0.0
-    at = np.where(j_r == 0, 0, np.take_along_axis(at_pos, take, axis=1))
-    scores = np.where(inside, score[at], 0.0)
-    return precision, n_tp / n_pos, scores
-
-
-def _rank_in_row(row: np.ndarray) -> np.ndarray:
-    """1-based rank of each event within its row (``row`` sorted), float64."""
-    return (np.arange(row.shape[0]) - np.searchsorted(row, row, side="left") + 1).astype(np.float64)
-
-
-def _accumulate_class(
-    tp: np.ndarray, fp: np.ndarray, score: np.ndarray, n_pos: np.ndarray, j_r: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision (rows, R), recall (rows,) and scores (rows, R) of one class from dense flags.
-
-    Args:
-        tp: (rows, n) bool true positives, detections in global score order.
-        fp: (rows, n) bool false positives.
-        score: (n,) float64 sorted scores.
-        n_pos: (rows,) int64 non-ignored GT count per row, >= 1.
-        j_r: (rows, R) int64 from :func:`_recall_steps`.
-    """
-    rows, n = tp.shape
-    if n == 0:
-        return np.zeros((rows, j_r.shape[1])), np.zeros(rows), np.zeros((rows, j_r.shape[1]))
-    fp_cum = np.cumsum(fp, axis=1, dtype=np.int32)
-    row, col = np.nonzero(tp)
-    n_tp = np.bincount(row, minlength=rows)
-    return _from_events(row, _rank_in_row(row), col, fp_cum[row, col], score, n_tp, n_pos, j_r)
-
-
 def _accumulate_all(
     tp: np.ndarray,
     fp: np.ndarray,
@@ -249,11 +175,18 @@ def _accumulate_all(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and scores of every class at once, from the true positives alone.
 
-    The reasoning of :func:`_from_events`, vectorized over classes: each (row, class) is one segment of the
-    flat list of true positives. The suffix maximum of ``pr`` read at the R query points of a segment is
-    a ``maximum.reduceat`` over the pieces between consecutive query points followed by a reverse
-    cumulative maximum over those R pieces (an empty piece repeats its first element, which lies inside the
-    suffix, so it changes nothing).
+    pycocotools computes ``pr = tp / (fp + tp + eps)`` at every detection, takes the suffix maximum and
+    reads it at ``searchsorted(rc, r, 'left')``. Only true positives raise ``pr`` (a false positive lowers it,
+    an ignored detection repeats it), so the suffix maximum is always reached at a true positive, and the
+    index read for a recall ``r > 0`` is the ``j_r``-th true positive, with ``j_r`` the smallest integer with
+    ``j_r / n_gt >= r``. So the same numbers come from the true positives alone: ``pr_i = i / (fp_i + i +
+    eps)`` for the i-th of them (``fp_i`` false positives before it), its suffix maximum, read at ``j_r``
+    (``j_r = 0`` reads the first detection, whose suffix maximum is the maximum over all true positives).
+
+    Each (row, class) is one segment of the flat list of true positives. The suffix maximum read at the R
+    query points of a segment is a ``maximum.reduceat`` over the pieces between consecutive query points
+    followed by a reverse cumulative maximum over those R pieces (an empty piece repeats its first element,
+    which lies inside the suffix, so it changes nothing).
 
     Args:
         tp: (rows, C) bool true positives of the candidate detections (rows = A*T, a-major), in global
