@@ -218,18 +218,20 @@ def _accumulate_all(
     np.cumsum(nc_ignored, axis=1, dtype=np.int32, out=nc_ign[:, 1:])
 
     row, j = np.nonzero(tp)  # by row, then column (so by class, then score)
-    k = c_cls[j]
-    a = row // n_thr
-    key = row * n_cls + k
+    key = row * n_cls + c_cls[j]
     n_tp = np.bincount(key, minlength=rows * n_cls).reshape(rows, n_cls)
     seg_start = (np.cumsum(n_tp.reshape(-1)) - n_tp.reshape(-1)).reshape(rows, n_cls)
-    i = (np.arange(key.size) - seg_start.reshape(-1)[key] + 1).astype(np.float64)
     pos = c_pos[j]
-    ignored = (nc_ign[a, pos + 1] - nc_ign[a, starts[k]]) + (c_ign[row, j + 1] - c_ign[row, c_starts[k]])
-    fp_before = (pos - starts[k] + 1) - i - ignored
+    # per (row, class): the class's first position and the ignored counts before it, folded into one term
+    row_area = np.arange(rows) // n_thr
+    base = starts[None, :-1] - nc_ign[:, starts[:-1]][row_area] - c_ign[:, c_starts[:-1]]  # (rows, K)
+    i = np.arange(key.size) - seg_start.reshape(-1)[key] + 1  # rank of the true positive in its segment
+    ignored = nc_ign.reshape(-1)[row_area[row] * nc_ign.shape[1] + pos + 1]
+    ignored += c_ign.reshape(-1)[row * c_ign.shape[1] + j + 1]
+    fp_before = (pos + 1) - i - ignored - base.reshape(-1)[key]
     pr = i / (fp_before + i + _EPS)
 
-    j_r = steps.transpose(1, 0, 2)[np.arange(rows) // n_thr]  # (rows, K, R)
+    j_r = steps.transpose(1, 0, 2)[row_area]  # (rows, K, R)
     width = n_tp[..., None]
     q = np.clip(j_r - 1, 0, np.maximum(width - 1, 0))
     has = n_tp > 0
@@ -250,7 +252,7 @@ def _accumulate_all(
         at_score = score[pos[np.minimum((seg_start[..., None] + q).reshape(-1), pos.size - 1)]]
     scores = np.where(j_r == 0, first_score[None, :, None], at_score.reshape(j_r.shape))
     scores = np.where(inside, scores, 0.0)
-    recall = n_tp / np.maximum(n_gt.T[np.arange(rows) // n_thr], 1)
+    recall = n_tp / np.maximum(n_gt.T[row_area], 1)
     shape = (n_area, n_thr, n_cls)
     return precision.reshape(*shape, n_rec), recall.reshape(shape), scores.reshape(*shape, n_rec)
 
