@@ -72,10 +72,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = result.to_dict()
     if args.errors:
         errors = evaluator.error_breakdown()
-        print(f"\nErrors at IoU 0.50 (AP50 = {errors['ap']:.3f}); dAP = AP gained by fixing that type alone")
+        print(f"\nErrors at IoU 0.50 (AP50 = {errors['ap']:.3f}); dAP = AP points (x100) won by fixing that type alone")
         print(f"{'type':<16} {'count':>8} {'dAP':>8}")
         for name, delta in errors["delta_ap"].items():
-            print(f"{name:<16} {errors['counts'][name]:>8d} {delta:>8.4f}")
+            print(f"{name:<16} {errors['counts'][name]:>8d} {100 * delta:>8.2f}")
         out["errors"] = {"AP50": errors["ap"], "counts": errors["counts"], "delta_ap": errors["delta_ap"]}
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
