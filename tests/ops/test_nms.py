@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from odkit.errors import BoxFormatError
-from odkit.ops import batched_nms, box_iou, nms, soft_nms
+from odkit.ops import _nms, batched_nms, box_iou, nms, soft_nms
 from odkit.ops._nms_kernel import greedy_nms_sorted
 from tests.conftest import assert_unchanged
 from tests.ops import _reference as ref
@@ -30,13 +30,28 @@ def _case(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
+@pytest.fixture(params=["auto", "kernel", "loop-then-kernel", "loop"])
+def nms_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force each way odkit.ops.nms can take on small inputs (all must give the same result)."""
+    if request.param == "kernel":
+        monkeypatch.setattr(_nms, "_SMALL", 0)
+    elif request.param == "loop-then-kernel":
+        monkeypatch.setattr(_nms, "_LOOP_KEPT", 3)
+    elif request.param == "loop":
+        monkeypatch.setattr(_nms, "_LOOP_KEPT", 10**9)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("iou_threshold", THRESHOLDS)
 @pytest.mark.parametrize("seed", range(15))
-def test_nms_matches_reference(seed: int, iou_threshold: float) -> None:
+def test_nms_matches_reference(seed: int, iou_threshold: float, nms_path: str) -> None:
     boxes, scores = _case(seed, 120)
     keep = nms(boxes, scores, iou_threshold)
     assert keep.dtype == np.int64
     assert keep.tolist() == ref.nms(boxes.tolist(), scores.tolist(), iou_threshold)
+    if iou_threshold > 0:
+        limited = nms(boxes, scores, iou_threshold, max_det=5)
+        assert limited.tolist() == keep[:5].tolist()
 
 
 @pytest.mark.parametrize("seed", range(4))

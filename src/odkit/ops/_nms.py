@@ -20,7 +20,11 @@ import numpy as np
 from odkit._typing import ArrayLike, FloatArray, IndexArray
 from odkit.boxes import validate_boxes
 from odkit.errors import BoxFormatError
+from odkit.ops._iou import _TINY
 from odkit.ops._nms_kernel import greedy_nms_sorted
+
+_SMALL = 512  # up to this many candidates, start with the plain greedy loop ...
+_LOOP_KEPT = 64  # ... for this many kept boxes (it costs one pass over the survivors per kept box)
 
 
 def _check_inputs(
@@ -69,9 +73,49 @@ def _greedy(
     if iou_threshold <= 0.0:  # every IoU is >= 0: the top box of each group removes all others
         first = np.zeros(1, dtype=np.int64) if groups is None else np.sort(np.unique(groups, return_index=True)[1])
         return order[first[:limit]].astype(np.int64, copy=False)
-    block = int(np.clip(order.size // 16, 256, 1024))
-    kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block, groups=groups)
+    boxes_sorted = boxes[order]
+    if groups is not None or order.size > _SMALL:
+        block = int(np.clip(order.size // 16, 256, 1024))
+        kept = greedy_nms_sorted(boxes_sorted, iou_threshold, limit, block, groups=groups)
+        return order[kept].astype(np.int64, copy=False)
+    # Few boxes: the plain loop is cheapest while it keeps few; past _LOOP_KEPT kept boxes, the kernel
+    # finishes the job on the survivors (greedy NMS restarted on them gives the same decisions).
+    kept, survivors = _greedy_loop(boxes_sorted, iou_threshold, min(limit, _LOOP_KEPT))
+    if survivors.size and kept.size < limit:
+        more = greedy_nms_sorted(boxes_sorted[survivors], iou_threshold, limit - kept.size, 256)
+        kept = np.concatenate([kept, survivors[more]])
     return order[kept].astype(np.int64, copy=False)
+
+
+def _greedy_loop(boxes_sorted: np.ndarray, iou_threshold: float, limit: int) -> tuple[IndexArray, IndexArray]:
+    """The plain greedy loop over (K, 4) float64 boxes sorted best first, stopped after ``limit`` kept.
+
+    Same float64 IoU formula as the kernel, so the same decisions.
+
+    Returns:
+        Kept positions and the positions still in play (not kept, not removed), both increasing.
+    """
+    c = np.empty((5, boxes_sorted.shape[0]))  # x1, y1, x2, y2, area of the boxes still in play
+    c[:4] = boxes_sorted.T
+    c[4] = (c[2] - c[0]) * (c[3] - c[1])
+    pos = np.arange(boxes_sorted.shape[0])
+    keep: list[int] = []
+    while pos.size and len(keep) < limit:
+        keep.append(int(pos[0]))
+        top, rest = c[:, 0], c[:, 1:]
+        iw = np.minimum(rest[2], top[2])
+        iw -= np.maximum(rest[0], top[0])
+        np.maximum(iw, 0, out=iw)
+        ih = np.minimum(rest[3], top[3])
+        ih -= np.maximum(rest[1], top[1])
+        np.maximum(ih, 0, out=ih)
+        iw *= ih  # intersection
+        union = rest[4] + top[4]
+        union -= iw
+        np.maximum(union, _TINY, out=union)  # a zero union has a zero intersection: IoU 0, never NaN
+        survive = np.divide(iw, union, out=union) < iou_threshold
+        pos, c = pos[1:][survive], rest[:, survive]
+    return np.asarray(keep, dtype=np.int64), pos
 
 
 def nms(
