@@ -173,3 +173,19 @@ def test_class_names_and_fixed_classes_in_result() -> None:
     assert rec.shape == prec.shape == (101,)
     with pytest.raises(KeyError):
         res.pr_curve(5, 0.5)
+
+
+def test_failed_update_or_merge_leaves_state_unchanged() -> None:
+    ids, dets, gts = _containers(12, n_images=3)
+    ev = COCOEvaluator().update(dets[:1], gts[:1], image_ids=ids[:1])
+    before = ev.compute()
+    with pytest.raises(EvaluationError, match="already evaluated"):
+        ev.update(dets[1:], gts[1:], image_ids=[ids[1], ids[1]])  # repeated within one call
+    fixed = COCOEvaluator(class_ids=[1])
+    with pytest.raises(EvaluationError, match="class id"):
+        fixed.merge(COCOEvaluator().update(dets[1:], gts[1:], image_ids=ids[1:]))
+    assert fixed.num_images == 0
+    assert ev.num_images == 1
+    _same(before, ev.compute())
+    ev.update(dets[1:], gts[1:], image_ids=ids[1:])  # the ids are still free
+    assert ev.num_images == 3

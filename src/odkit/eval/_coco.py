@@ -101,10 +101,11 @@ class COCOEvaluator:
         return len(self._image_ids)
 
     def _image_codes(self, image_ids: Sequence[Hashable]) -> list[int]:
-        codes = []
+        """Register new images (all or none) and return their indices."""
+        fresh: dict[Hashable, int] = {}
         for i, image_id in enumerate(image_ids):
             try:
-                seen = image_id in self._image_index
+                seen = image_id in self._image_index or image_id in fresh
             except TypeError:
                 raise EvaluationError(f"image_ids[{i}] must be hashable; got {image_id!r}") from None
             if seen:
@@ -112,10 +113,10 @@ class COCOEvaluator:
                     f"image id {image_id!r} (image_ids[{i}]) was already evaluated; every image must appear "
                     "once (pass distinct image_ids when evaluation is split)"
                 )
-            self._image_index[image_id] = len(self._image_ids)
-            self._image_ids.append(image_id)
-            codes.append(self._image_index[image_id])
-        return codes
+            fresh[image_id] = len(self._image_ids) + len(fresh)
+        self._image_index.update(fresh)
+        self._image_ids.extend(fresh)
+        return list(fresh.values())
 
     def _class_codes(self, values: np.ndarray, where: str) -> np.ndarray:
         uniq, inverse = np.unique(values, return_inverse=True)
@@ -231,13 +232,15 @@ class COCOEvaluator:
         return self
 
     def _add_state(self, state: Mapping[str, Any]) -> None:
-        image_codes = np.array(self._image_codes(list(state["image_ids"])), dtype=np.int64)
         class_list = list(state["class_ids"])
+        if self._fixed_classes:
+            unknown = [c for c in class_list if c not in self._class_index]
+            if unknown:
+                raise EvaluationError(f"merged state has class id {unknown[0]!r}, not one of the evaluated class_ids")
+        image_codes = np.array(self._image_codes(list(state["image_ids"])), dtype=np.int64)
         codes = np.empty(len(class_list), dtype=np.int64)
         for j, c in enumerate(class_list):
             if c not in self._class_index:
-                if self._fixed_classes:
-                    raise EvaluationError(f"merged state has class id {c!r}, not one of the evaluated class_ids")
                 self._class_index[c] = len(self._class_ids)
                 self._class_ids.append(c)
             codes[j] = self._class_index[c]
