@@ -142,6 +142,19 @@ def greedy_match(
         new_seg = np.empty(hi - lo, dtype=bool)
         new_seg[0] = True
         np.not_equal(dets[1:], dets[:-1], out=new_seg[1:])
+        seg = np.cumsum(new_seg) - 1
+        one = np.bincount(seg)[seg] == 1  # detections with a single candidate need no reduction
+        if one.any():
+            d1, g1 = dets[one], gts[one]
+            valid = (ious[one] >= thr) & (~gt_taken[:, :, g1] | gt_crowd[g1])  # (A, T, P1)
+            a_hit, t_hit, p_hit = np.nonzero(valid)
+            gt_taken[a_hit, t_hit, g1[p_hit]] = True
+            match[a_hit, t_hit, d1[p_hit]] = g1[p_hit]
+        if one.all():
+            continue
+        many = ~one
+        dets, gts, ious = dets[many], gts[many], ious[many]
+        new_seg = new_seg[many]
         starts = np.flatnonzero(new_seg)
         seg = np.cumsum(new_seg) - 1
         valid = (ious >= thr) & (~gt_taken[:, :, gts] | gt_crowd[gts])  # (A, T, P)
@@ -150,7 +163,7 @@ def greedy_match(
         sel = valid & (keep_class == has_kept[:, :, seg])
         masked = np.where(sel, ious, -1.0)
         best = np.maximum.reduceat(masked, starts, axis=2)
-        pos = np.where(sel & (masked == best[:, :, seg]), np.arange(hi - lo), -1)
+        pos = np.where(sel & (masked == best[:, :, seg]), np.arange(dets.size), -1)
         choice = np.maximum.reduceat(pos, starts, axis=2)  # (A, T, S) local pair index or -1
         a_hit, t_hit, s_hit = np.nonzero(choice >= 0)
         chosen = choice[a_hit, t_hit, s_hit]
