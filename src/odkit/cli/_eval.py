@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="detections kept per image and class (default: 1 10 100); AP uses the largest",
     )
+    parser.add_argument(
+        "--zero-id-matches",
+        action="store_true",
+        help="count a match to a GT annotation with id 0 as a match (pycocotools counts it as a false positive; "
+        "by default odkit reproduces pycocotools and warns)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +70,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    evaluator = COCOEvaluator.from_coco(args.gt, args.pred, params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluator = COCOEvaluator.from_coco(
+            args.gt, args.pred, params, zero_id_as_unmatched=not args.zero_id_matches
+        )
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     result = evaluator.compute()
     print(result)
     if args.per_class:

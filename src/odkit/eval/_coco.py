@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from odkit.eval._voc import VOCMethod, VOCResult, voc_evaluate_flat
 __all__ = ["COCOEvaluator", "evaluate_coco"]
 
 _DET_FIELDS = ("det_image", "det_class", "det_xyxy", "det_area", "det_score")
-_GT_FIELDS = ("gt_image", "gt_class", "gt_xyxy", "gt_box_area", "gt_area", "gt_crowd", "gt_difficult")
+_GT_FIELDS = ("gt_image", "gt_class", "gt_xyxy", "gt_box_area", "gt_area", "gt_crowd", "gt_difficult", "gt_zero_id")
 _EMPTY = {
     "det_image": np.zeros(0, np.int64),
     "det_class": np.zeros(0, np.int64),
@@ -33,6 +34,7 @@ _EMPTY = {
     "gt_area": np.zeros(0),
     "gt_crowd": np.zeros(0, bool),
     "gt_difficult": np.zeros(0, bool),
+    "gt_zero_id": np.zeros(0, bool),
 }
 
 
@@ -52,9 +54,10 @@ class COCOEvaluator:
     result is the same as one pass (images must not repeat).
 
     Differences from pycocotools, on purpose: the headline AP stats use the largest ``max_dets`` (pycocotools
-    hard-codes 100 and reports -1 otherwise); undefined values are NaN, not -1; a detection matched to a GT
-    whose annotation id is 0 counts as matched (pycocotools mistakes it for unmatched); unknown image or
-    class ids raise instead of being dropped.
+    hard-codes 100 and reports -1 otherwise); undefined values are NaN, not -1; unknown image or class ids
+    raise instead of being dropped. pycocotools' reading of a match to a GT with annotation id 0 as "no match"
+    is reproduced for COCO files, with a warning (see :meth:`from_coco`); containers carry no annotation ids,
+    so :meth:`update` never meets it.
 
     Args:
         params: thresholds, ``max_dets`` and area ranges; the default is pycocotools' bbox setup.
@@ -201,6 +204,7 @@ class COCOEvaluator:
             gt_area=np.concatenate([np.zeros(0), *(g.area for g in ground_truths)]).astype(np.float64),
             gt_crowd=np.concatenate([np.zeros(0, bool), *(g.iscrowd for g in ground_truths)]),
             gt_difficult=np.concatenate([np.zeros(0, bool), *(g.difficult for g in ground_truths)]),
+            gt_zero_id=np.zeros(gt_xyxy.shape[0], dtype=bool),  # containers carry no annotation ids
         )
         return self
 
@@ -246,8 +250,9 @@ class COCOEvaluator:
             codes[j] = self._class_index[c]
         self._names.update(state.get("class_names", {}))
         remapped = {}
+        n_gt_new = len(state["gt_image"])
         for f in (*_DET_FIELDS, *_GT_FIELDS):
-            arr = np.asarray(state[f])
+            arr = np.asarray(state[f]) if f in state or f != "gt_zero_id" else np.zeros(n_gt_new, dtype=bool)
             if f.endswith("_image"):
                 arr = image_codes[arr]
             elif f.endswith("_class"):
@@ -334,15 +339,38 @@ class COCOEvaluator:
     # ---- COCO files ----
     @classmethod
     def from_coco(
-        cls, ground_truth: PathOrData, results: PathOrData, params: COCOParams | None = None
+        cls,
+        ground_truth: PathOrData,
+        results: PathOrData,
+        params: COCOParams | None = None,
+        *,
+        zero_id_as_unmatched: bool = True,
     ) -> COCOEvaluator:
         """An evaluator holding a COCO instances file and a COCO results list (paths or parsed JSON).
 
         Every image and category of the GT file takes part, as in pycocotools. Raises AnnotationError /
         EvaluationError naming the first malformed entry.
+
+        Args:
+            ground_truth, results: paths or parsed JSON.
+            params: evaluation settings.
+            zero_id_as_unmatched: reproduce pycocotools (and faster-coco-eval) where a GT annotation has
+                ``"id": 0``: a detection matched to it counts as a false positive, because pycocotools
+                stores matches as annotation ids and reads 0 as "unmatched". On by default so the numbers
+                equal pycocotools'; a warning says when it applies. False counts such matches as true
+                positives (the correct reading; renumbering the annotations from 1 does the same).
         """
         gt = load_coco_ground_truth(ground_truth)
         dt = load_coco_results(results, gt)
+        zero_id = gt.gt_zero_id if zero_id_as_unmatched else np.zeros_like(gt.gt_zero_id)
+        if zero_id.any():
+            warnings.warn(
+                f"{gt.path}: an annotation has id 0; as in pycocotools, a detection matched to it counts as a "
+                "false positive (pycocotools reads match id 0 as 'unmatched'). Number annotations from 1, or "
+                "pass zero_id_as_unmatched=False (odkit eval --zero-id-matches) to count it as a match.",
+                UserWarning,
+                stacklevel=2,
+            )
         ev = cls(params, class_ids=gt.class_ids, class_names=gt.class_names)
         ev._add_state(
             {
@@ -360,11 +388,18 @@ class COCOEvaluator:
                 "gt_area": gt.gt_area,
                 "gt_crowd": gt.gt_crowd,
                 "gt_difficult": np.zeros(gt.gt_crowd.shape[0], dtype=bool),
+                "gt_zero_id": zero_id,
             }
         )
         return ev
 
 
-def evaluate_coco(ground_truth: PathOrData, results: PathOrData, params: COCOParams | None = None) -> MAPResult:
-    """COCO bbox evaluation of a results list against an instances file; see :class:`COCOEvaluator`."""
-    return COCOEvaluator.from_coco(ground_truth, results, params).compute()
+def evaluate_coco(
+    ground_truth: PathOrData,
+    results: PathOrData,
+    params: COCOParams | None = None,
+    *,
+    zero_id_as_unmatched: bool = True,
+) -> MAPResult:
+    """COCO bbox evaluation of a results list against an instances file; see :meth:`COCOEvaluator.from_coco`."""
+    return COCOEvaluator.from_coco(ground_truth, results, params, zero_id_as_unmatched=zero_id_as_unmatched).compute()

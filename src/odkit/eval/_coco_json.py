@@ -66,6 +66,7 @@ class CocoGroundTruth(NamedTuple):
         gt_area: (G,) float64 the ``area`` field (the bbox ``w*h`` when the field is absent).
         gt_crowd: (G,) bool ``iscrowd``.
         path: where it came from, for messages.
+        gt_zero_id: (G,) bool, the annotation's ``id`` is 0 (pycocotools reads a match to it as no match).
     """
 
     image_ids: list[Hashable]
@@ -78,6 +79,7 @@ class CocoGroundTruth(NamedTuple):
     gt_area: np.ndarray
     gt_crowd: np.ndarray
     path: str
+    gt_zero_id: np.ndarray
 
 
 class CocoDetections(NamedTuple):
@@ -256,7 +258,13 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
         gt_area=np.asarray(area, dtype=np.float64).reshape(-1),
         gt_crowd=crowd.astype(bool) if crowd.size else np.zeros(0, dtype=bool),
         path=path,
+        gt_zero_id=np.fromiter((_is_zero_id(a.get("id")) for a in anns), dtype=bool, count=len(anns)),
     )
+
+
+def _is_zero_id(value: object) -> bool:
+    """True for an id pycocotools' float ``dtm`` array would store as 0 (0, 0.0, False)."""
+    return isinstance(value, (int, float)) and value == 0
 
 
 def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections:

@@ -138,6 +138,13 @@ def match_coco(flat: FlatData, params: COCOParams) -> MatchState:
         ignored = np.where(matched, gt_ignore[a_idx, np.maximum(cand_match, 0)], det_out[:, None, cand])
     else:
         ignored = np.broadcast_to(det_out[:, None, cand], matched.shape)
+    if flat.gt_zero_id is not None and flat.n_gt and flat.gt_zero_id.any():
+        # pycocotools records a match as the GT's annotation id (``dtm``) and reads 0 as "unmatched": a
+        # detection matched to the GT with id 0 is a false positive (the GT is still taken), and it is
+        # ignored when that GT is ignored or, as any unmatched detection, when its own area is out of range.
+        zero = matched & flat.gt_zero_id[np.maximum(cand_match, 0)]
+        ignored = np.where(zero, ignored | det_out[:, None, cand], ignored)
+        matched = matched & ~zero
     return MatchState(
         det_index=order,
         det_class=flat.det_class[order],

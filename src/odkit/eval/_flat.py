@@ -31,6 +31,8 @@ class FlatData(NamedTuple):
         gt_area: (G,) float64 annotation ``area`` (segment area in COCO), used for size ranges.
         gt_crowd: (G,) bool crowd flags (COCO's ``ignore`` is ``iscrowd``).
         gt_difficult: (G,) bool VOC difficult flags.
+        gt_zero_id: (G,) bool, the GT's COCO annotation id is 0 (see ``match_coco``); None when the
+            source has no annotation ids.
     """
 
     n_images: int
@@ -47,6 +49,7 @@ class FlatData(NamedTuple):
     gt_area: np.ndarray
     gt_crowd: np.ndarray
     gt_difficult: np.ndarray
+    gt_zero_id: np.ndarray | None = None
 
     @property
     def n_det(self) -> int:
