@@ -87,3 +87,12 @@ def test_cli_parser_builds_without_torch() -> None:
     code = "import sys; from odkit.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_top_level_names_resolve_lazily() -> None:
+    code = (
+        "import sys, odkit; heavy = [m for m in ('odkit.eval', 'odkit.io', 'odkit.data') if m in sys.modules]; "
+        "missing = [n for n in odkit.__all__ if getattr(odkit, n, None) is None]; print(heavy, missing)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] []", out.stdout + out.stderr

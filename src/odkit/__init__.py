@@ -1,8 +1,14 @@
 """odkit: an object-detection toolkit.
 
 The core (``odkit.boxes``, ``odkit.ops``, ``odkit.eval``, ``odkit.io``) needs numpy only; torch is needed
-by ``odkit.models`` and training alone.
+by models and training alone. Box and op names are imported here; the evaluation, annotation and dataset
+names below are loaded on first use, so ``import odkit`` stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from odkit.boxes import Boxes as Boxes
 from odkit.boxes import BoxFormat as BoxFormat
@@ -16,9 +22,21 @@ from odkit.ops import nms as nms
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "COCOEvaluator": "odkit.eval",
+    "evaluate_coco": "odkit.eval",
+    "Dataset": "odkit.io",
+    "read_annotations": "odkit.io",
+    "write_annotations": "odkit.io",
+    "image_dataset_from_directory": "odkit.data",
+    "detection_dataset": "odkit.data",
+}
+
 __all__ = [
     "BoxFormat",
     "Boxes",
+    "COCOEvaluator",
+    "Dataset",
     "Detections",
     "GroundTruth",
     "OdkitError",
@@ -26,5 +44,23 @@ __all__ = [
     "batched_nms",
     "box_convert",
     "box_iou",
+    "detection_dataset",
+    "evaluate_coco",
+    "image_dataset_from_directory",
     "nms",
+    "read_annotations",
+    "write_annotations",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'odkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
