@@ -1,0 +1,104 @@
+"""An HTML evaluation report: the numbers of ``odkit.eval`` drawn as tables, curves and pictures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from odkit.report._html import heatmap_table, html_table, image_tag, svg_bars, svg_lines, write_html
+
+if TYPE_CHECKING:
+    from odkit.eval import COCOEvaluator, MAPResult
+
+_STAT_LABELS = (
+    ("map", "AP @[.50:.95]"), ("map50", "AP @.50"), ("map75", "AP @.75"), ("map_small", "AP small"),
+    ("map_medium", "AP medium"), ("map_large", "AP large"), ("mar_1", "AR @1"), ("mar_10", "AR @10"),
+    ("mar_100", "AR @100"), ("mar_small", "AR small"), ("mar_medium", "AR medium"), ("mar_large", "AR large"),
+)
+
+
+def write_evaluation_report(
+    path: str | Path,
+    evaluator: COCOEvaluator,
+    result: MAPResult | None = None,
+    samples: Sequence[tuple[str, np.ndarray]] = (),
+    title: str = "odkit evaluation report",
+    confusion_score: float = 0.25,
+) -> Path:
+    """Write a standalone HTML report of an evaluation.
+
+    Sections: the 12 COCO stats; per-class AP/AR with VOC AP; precision-recall curves at IoU 0.5 and 0.75;
+    F1 against confidence with the best threshold per class; a confusion matrix with background; the
+    TIDE-style error breakdown in AP points; and ``samples`` (e.g. images with boxes drawn).
+
+    Args:
+        path: the ``.html`` file to write (parents are created; written atomically).
+        evaluator: an evaluator holding the images to report on.
+        result: ``evaluator.compute()`` when already computed.
+        samples: (caption, (H, W, 3) uint8 image) pairs shown at the end.
+        title: page title.
+        confusion_score: confidence threshold of the confusion matrix.
+
+    Returns:
+        The path written.
+    """
+    result = evaluator.compute() if result is None else result
+    names = {c.class_id: c.name for c in result.per_class}
+    sections: list[tuple[str, str]] = []
+
+    stats = result.stats
+    sections.append(("Summary", html_table(["metric", "value"], [(label, stats[k]) for k, label in _STAT_LABELS])
+                     + '<p class="note">COCO definitions, equal to pycocotools; "&ndash;" = undefined (no ground '
+                       "truth in that size range).</p>"))
+
+    voc = evaluator.compute_voc(0.5, "all_point")
+    voc_ap = dict(zip(voc.class_ids, voc.ap.tolist()))
+    rows = [(c.name, c.ap, c.ap50, c.ap75, c.ar, float(voc_ap.get(c.class_id, math.nan)), c.n_gt, c.n_det)
+            for c in result.per_class]
+    sections.append(("Per class", html_table(
+        ["class", "AP", "AP50", "AP75", "AR100", "VOC AP50", "GT", "detections"], rows)))
+
+    curves = []
+    for iou in (0.5, 0.75):
+        if not np.any(np.isclose(result.params.iou_thresholds, iou)):
+            continue
+        series = []
+        for c in result.per_class:
+            recall, precision = result.pr_curve(c.class_id, iou)
+            series.append((c.name, recall, precision))
+        curves.append(svg_lines(series, "recall", "precision", f"Precision-recall, IoU {iou:.2f}"))
+    if curves:
+        sections.append(("Precision-recall curves", f'<div class="grid">{"".join(curves)}</div>'))
+
+    f1 = evaluator.f1_confidence(0.5)
+    grid = f1["confidence"]
+    series = [(names.get(cid, str(cid)), grid, entry["f1"]) for cid, entry in f1["per_class"].items()]
+    best = [(names.get(cid, str(cid)), e["best_threshold"], e["best_f1"], e["best_precision"], e["best_recall"])
+            for cid, e in f1["per_class"].items()]
+    sections.append(("F1 against confidence (IoU 0.50)",
+                     svg_lines(series, "confidence threshold", "F1", "F1 vs confidence")
+                     + html_table(["class", "best threshold", "F1", "precision", "recall"], best)))
+
+    cm = evaluator.confusion_matrix(0.5, confusion_score)
+    labels = [names.get(c, str(c)) for c in cm["labels"]]
+    sections.append((f"Confusion matrix (IoU 0.50, confidence >= {confusion_score:g})",
+                     heatmap_table(cm["matrix"], labels, labels, corner="true \\ predicted")
+                     + '<p class="note">Last row: detections of nothing (background); last column: objects '
+                       "nobody detected.</p>"))
+
+    errors = evaluator.error_breakdown()
+    kinds = list(errors["delta_ap"])
+    sections.append(("Where the AP goes (TIDE-style, IoU 0.50)",
+                     svg_bars(kinds, [100 * errors["delta_ap"][k] for k in kinds], "AP points won by fixing",
+                              unit=" pts")
+                     + html_table(["error", "count", "AP points"],
+                                  [(k, errors["counts"][k], 100 * errors["delta_ap"][k]) for k in kinds])))
+
+    if samples:
+        figures = "".join(image_tag(image, caption) for caption, image in samples)
+        sections.append(("Samples", f'<div class="grid">{figures}</div>'))
+    return write_html(path, title, sections)
