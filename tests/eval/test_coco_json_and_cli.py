@@ -172,3 +172,14 @@ def test_import_odkit_eval_does_not_import_torch() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not any(n.split(".")[0] == "torch" for n in names), path
+
+
+def test_cli_html_report(tmp_path: Path) -> None:
+    gt_path, pred_path = _write(tmp_path, seed=4)
+    report = tmp_path / "report" / "eval.html"
+    assert main(["eval", str(gt_path), str(pred_path), "--report", str(report)]) == 0
+    page = report.read_text()
+    expected = evaluate_coco(str(gt_path), str(pred_path))
+    assert f"<td>{expected.map:.3f}</td>" in page
+    assert page.count("<polyline") >= 2 * len(expected.class_ids)  # PR curves at 0.5 and 0.75
+    assert "Confusion matrix" in page and "Where the AP goes" in page

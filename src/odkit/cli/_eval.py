@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="detections kept per image and class (default: 1 10 100); AP uses the largest",
     )
     parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="HTML",
+        help="write an HTML report: per-class table, PR and F1 curves, confusion matrix, error breakdown",
+    )
+    parser.add_argument(
         "--zero-id-matches",
         action="store_true",
         help="count a match to a GT annotation with id 0 as a match (pycocotools counts it as a false positive; "
@@ -96,4 +103,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(out, indent=1))
         os.replace(tmp, args.json)
         print(f"wrote {args.json}")
+    if args.report is not None:
+        from odkit.report import write_evaluation_report
+
+        print(f"wrote {write_evaluation_report(args.report, evaluator, result, title=f'odkit eval: {args.pred.name}')}")
     return 0
