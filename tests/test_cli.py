@@ -37,3 +37,15 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
     written = list(tmp_path.iterdir())
     assert written, "the demo wrote nothing"
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    script = "import sys; sys.argv = ['odkit', 'demo', '--out', sys.argv[1]]; from odkit.cli.main import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
