@@ -152,10 +152,83 @@ def test_degenerate_boxes_raise_naming_the_file_or_are_dropped(tmp_path: Path) -
     image = np.zeros((10, 10, 3), np.uint8)
     dataset = _dataset(tmp_path, [("a.png", image, [[1, 1, 4, 4], [12, 12, 20, 20], [-5, 2, 3, 6]], [10, 20, 30])])
     with pytest.raises(AnnotationError, match=r"a.png:box 1: .*no area inside the 10x10 image"):
-        detection_dataset(dataset)[0]
-    _, target = detection_dataset(dataset, drop_degenerate=True)[0]
+        detection_dataset(dataset)  # at construction, from the image header: never mid-epoch
+    with pytest.warns(RuntimeWarning, match=r"dropped 1 degenerate box\(es\) in 1 image\(s\) \(first: .*a.png:box 1\)"):
+        ds = detection_dataset(dataset, drop_degenerate=True)
+    assert [i for _, i in ds.dropped_boxes] == [1]
+    _, target = ds[0]
     np.testing.assert_allclose(target["boxes"], [[1, 1, 4, 4], [0, 2, 3, 6]])  # the last one clipped
     assert target["labels"].tolist() == [0, 2]
+
+
+def _dirty(tmp_path: Path) -> Dataset:
+    """Six 10x10 images with their size annotated (as VOC does); image 5 has an inverted box, image 6 an
+    unknown category."""
+    image = np.zeros((10, 10, 3), np.uint8)
+    items = [(f"{i}.png", image, [[1, 1, 4, 4]], [10]) for i in range(6)]
+    items[4] = ("4.png", image, [[1, 1, 4, 4], [6, 1, 2, 4]], [10, 20])
+    items[5] = ("5.png", image, [[1, 1, 4, 4], [1, 1, 2, 2]], [10, 999])
+    base = _dataset(tmp_path, items)
+    records = tuple(
+        ImageRecord(r.id, r.file_name, r.path, width=10, height=10, annotation_file=f"ann/{r.id}.xml")
+        for r in base.images
+    )
+    return Dataset(records, base.categories, dict(base.annotations), root=tmp_path)
+
+
+def test_dirty_annotations_fail_at_construction_not_mid_epoch(tmp_path: Path) -> None:
+    """Regression: a dirty VOC set used to die with AnnotationError after 4 samples of an epoch."""
+    dirty = _dirty(tmp_path)
+    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 2.0, 4.0\] has no area"):
+        detection_dataset(dirty)  # the first problem in dataset order
+    with pytest.raises(AnnotationError, match=r"ann/6.xml:box 1: category id 999 is not in"):
+        detection_dataset(dirty, drop_degenerate=True)  # an unknown class is not a degenerate box
+    no_unknown = Dataset(dirty.images[:5], dirty.categories, {i: dirty.annotations[i] for i in range(1, 6)},
+                         root=tmp_path)
+    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 2.0, 4.0\] has no area"):
+        detection_dataset(no_unknown)
+    with pytest.warns(RuntimeWarning, match="dropped 1 degenerate"):
+        ds = detection_dataset(no_unknown, drop_degenerate=True, batch_size=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batches = list(ds)
+    assert [len(t) for _, t in batches] == [2, 2, 1]
+    assert [len(t["boxes"]) for _, ts in batches for t in ts] == [1] * 5
+
+
+def test_box_outside_the_decoded_image_skips_that_sample_only(tmp_path: Path) -> None:
+    """Annotated 40x40 but the file is 10x10: found only when loading; skipped (named, counted) or raised."""
+    base = _dataset(tmp_path, [(f"{i}.png", np.zeros((10, 10, 3), np.uint8), [[1, 1, 4, 4]], [10]) for i in range(3)])
+    wrong = _dataset(tmp_path, [("w.png", np.zeros((10, 10, 3), np.uint8), [[20, 20, 30, 30]], [10])])
+    records = (*base.images, ImageRecord(9, "w.png", "w.png", width=40, height=40, annotation_file="ann/w.xml"))
+    dataset = Dataset(records, base.categories, {**base.annotations, 9: wrong.annotations[1]}, root=tmp_path)
+    ds = detection_dataset(dataset)
+    with pytest.warns(RuntimeWarning) as record:
+        samples = list(ds)
+    messages = [str(w.message) for w in record]
+    assert len(samples) == 3
+    assert any("ann/w.xml:box 0" in m and "decoded 10x10 image" in m for m in messages)
+    assert any("skipped 1 unreadable image(s) of 4" in m for m in messages)
+    with pytest.raises(AnnotationError, match=r"ann/w.xml:box 0"):
+        list(detection_dataset(dataset, on_error="raise"))
+    with pytest.warns(RuntimeWarning, match="dropped"):
+        kept = list(detection_dataset(dataset, drop_degenerate=True))
+    assert len(kept) == 4 and len(kept[3][1]["boxes"]) == 0
+
+
+def test_mosaic_leaves_out_unreadable_others_instead_of_dying(tmp_path: Path) -> None:
+    pytest.importorskip("albumentations")
+    items = [(f"{i}.png", np.zeros((20, 20, 3), np.uint8), [[1, 1, 8, 8]], [10]) for i in range(3)]
+    items.append(("bad.png", b"not an image", [], []))
+    dataset = _dataset(tmp_path, items)
+    ds = detection_dataset(dataset, transforms=Mosaic((32, 32)), num_workers=1)
+    with pytest.warns(RuntimeWarning) as record:
+        samples = list(ds)
+    messages = [str(w.message) for w in record]
+    assert len(samples) == 3 and all(image.shape == (32, 32, 3) for image, _ in samples)
+    assert any("mosaic: leaving out" in m and "bad.png" in m for m in messages)
+    with pytest.raises(ImageDecodeError, match=r"bad\.png"):
+        list(detection_dataset(dataset, transforms=Mosaic((32, 32)), on_error="raise", num_workers=1))
 
 
 def test_batches_need_one_size(tmp_path: Path) -> None:

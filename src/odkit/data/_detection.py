@@ -9,8 +9,15 @@ A sample is ``(image, target)``:
   ``"letterbox"`` (:class:`LetterboxInfo`) when the transform is a plain :class:`Letterbox`, so
   predictions map back with :func:`unletterbox_boxes`.
 
-Annotated boxes are clipped to the image; a box with no area inside the image (or inverted) raises
-``AnnotationError`` naming the file and box index, or is dropped with ``drop_degenerate=True``.
+Annotations are validated **when the dataset is built**, never mid-epoch. An unknown category id raises
+``AnnotationError`` naming the file and box index. A degenerate box (non-finite, inverted, zero width or
+height, or with no area inside the image: its annotated size, else the size read from its header) raises
+``AnnotationError`` naming the file and box index or, with ``drop_degenerate=True``, is dropped with one
+warning that counts them (the list is in ``ds.dropped_boxes``). When a sample is loaded its boxes are
+clipped to the decoded image; a box that only then turns out to have no area inside it (the annotated size
+was wrong) is dropped with a warning under ``drop_degenerate=True``, and otherwise makes that sample
+unusable like a corrupt image: ``on_error="skip"`` skips it with a warning naming the file (and a count at
+the end of the epoch), ``on_error="raise"`` raises.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from odkit.boxes import BoxFormat, box_convert
 from odkit.data._augment import Compose, Letterbox
@@ -28,7 +36,7 @@ from odkit.data._decode import ImageDecodeError, load_image
 from odkit.data._letterbox import letterbox_info
 from odkit.data._parallel import ordered_map
 from odkit.errors import AnnotationError, DatasetError
-from odkit.io import Dataset, read_annotations
+from odkit.io import Dataset, ImageRecord, read_annotations
 
 __all__ = ["DetectionDataset", "detection_collate", "detection_dataset"]
 
@@ -44,7 +52,9 @@ class DetectionDataset:
         class_names: label index -> category name (categories in id order).
         category_ids: label index -> category id of the source dataset.
         box_format: format of ``target["boxes"]``.
-        skipped_files: images that could not be decoded so far.
+        skipped_files: images that could not be used so far (undecodable, or a box outside the decoded image).
+        dropped_boxes: ``(annotation file, box index)`` of the boxes dropped at construction
+            (``drop_degenerate=True``).
     """
 
     def __init__(
@@ -95,7 +105,57 @@ class DetectionDataset:
         self.prefetch = max(0, int(prefetch))
         self.output = output
         self.skipped_files: list[str] = []
+        self.dropped_boxes: list[tuple[str, int]] = []
         self.epoch = 0
+        self._targets = [self._validate(record) for record in self.records]
+        if self.dropped_boxes:
+            first = self.dropped_boxes[0]
+            warnings.warn(
+                f"dropped {len(self.dropped_boxes)} degenerate box(es) in "
+                f"{len({f for f, _ in self.dropped_boxes})} image(s) (first: {first[0]}:box {first[1]}); "
+                "see ds.dropped_boxes",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def _validate(self, record: ImageRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (K, 4) float64 xyxy, labels (K,) int64 and iscrowd (K,) bool of ``record``, validated.
+
+        Raises:
+            AnnotationError: an unknown category id, or a degenerate box (unless ``drop_degenerate``).
+        """
+        ann = self.dataset.annotations[record.id]
+        source = record.annotation_file or str(self.dataset.image_path(record))
+        boxes = np.asarray(ann.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        labels = np.empty(len(boxes), dtype=np.int64)
+        for i, cid in enumerate(np.asarray(ann.category_ids).tolist()):
+            if cid not in self._label_of:
+                raise AnnotationError(
+                    source, f"box {i}", f"category id {cid} is not in the dataset's categories {self.category_ids}"
+                )
+            labels[i] = self._label_of[cid]
+        finite = np.isfinite(boxes).all(1)
+        bad = ~finite | (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+        h, w = record.height, record.width
+        if h <= 0 or w <= 0:
+            h, w = _header_hw(self.dataset.image_path(record))
+        if h > 0 and w > 0:
+            clipped = np.clip(np.where(finite[:, None], boxes, 0.0), 0, [w, h, w, h])
+            bad |= (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+        if bad.any():
+            if not self.drop_degenerate:
+                i = int(np.flatnonzero(bad)[0])
+                where = f"the {w}x{h} image" if h > 0 and w > 0 else "the image"
+                raise AnnotationError(
+                    source,
+                    f"box {i}",
+                    f"box {boxes[i].tolist()} has no area inside {where} "
+                    f"({int(bad.sum())} such box(es) here; pass drop_degenerate=True to drop them)",
+                )
+            self.dropped_boxes.extend((source, int(i)) for i in np.flatnonzero(bad))
+        keep = ~bad
+        iscrowd = np.asarray(ann.iscrowd, dtype=bool).reshape(-1)[keep]
+        return boxes[keep], labels[keep], iscrowd
 
     def __len__(self) -> int:
         n = len(self.records)
@@ -126,32 +186,26 @@ class DetectionDataset:
 
         Raises:
             ImageDecodeError: unreadable image.
-            AnnotationError: a degenerate box (unless ``drop_degenerate``) or an unknown category id.
+            AnnotationError: a box with no area inside the decoded image (unless ``drop_degenerate``);
+                only possible when the annotated image size is unknown or wrong, as construction checks it.
         """
         record = self.records[index]
         path = str(self.dataset.image_path(record))
         image = load_image(path, self.num_channels, exif_transpose=True)
         h, w = image.shape[:2]
-        ann = self.dataset.annotations[record.id]
-        source = record.annotation_file or path
-        boxes = np.asarray(ann.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        boxes, labels, iscrowd = self._targets[index]
         clipped = np.clip(boxes, 0, [w, h, w, h])
-        bad = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]) | ~np.isfinite(boxes).all(1)
-        if bad.any() and not self.drop_degenerate:
+        bad = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+        if bad.any():  # only when the decoded size differs from the annotated one (or none was annotated)
+            source = record.annotation_file or path
             i = int(np.flatnonzero(bad)[0])
-            raise AnnotationError(
-                source,
-                f"box {i}",
-                f"box {boxes[i].tolist()} has no area inside the {w}x{h} image (pass drop_degenerate=True to drop)",
-            )
-        keep = ~bad
-        labels = np.empty(int(keep.sum()), dtype=np.int64)
-        for j, cid in enumerate(np.asarray(ann.category_ids)[keep].tolist()):
-            if cid not in self._label_of:
-                raise AnnotationError(source, None, f"category id {cid} is not in the dataset's categories")
-            labels[j] = self._label_of[cid]
-        iscrowd = np.asarray(ann.iscrowd, dtype=bool)[keep]
-        return image, clipped[keep].astype(np.float32), labels, iscrowd
+            message = f"box {boxes[i].tolist()} has no area inside the decoded {w}x{h} image"
+            if not self.drop_degenerate:
+                raise AnnotationError(source, f"box {i}", message + " (pass drop_degenerate=True to drop)")
+            warnings.warn(f"{source}:box {i}: {message}; dropped", RuntimeWarning, stacklevel=2)
+            keep = ~bad
+            clipped, labels, iscrowd = clipped[keep], labels[keep], iscrowd[keep]
+        return image, clipped.astype(np.float32), labels.copy(), iscrowd.copy()
 
     def sample(self, index: int, epoch: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
         """Sample ``index`` with the augmentation of ``epoch`` (numpy; see the module doc for the target)."""
@@ -181,14 +235,19 @@ class DetectionDataset:
         return image, target
 
     def _others(self, index: int, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Three other raw samples for mosaic, never the sample itself unless it is alone (unreadable ones are
-        left out)."""
+        """Three other raw samples for mosaic, never the sample itself unless it is alone.
+
+        Unreadable ones are left out with a warning (``on_error="skip"``) or raise (``on_error="raise"``).
+        """
         pool = [j for j in range(len(self.records)) if j != index] or [index]
         others = []
         for j in rng.choice(pool, size=3, replace=len(pool) < 3):
             try:
                 image, boxes, labels, crowd = self.raw_sample(int(j))
-            except ImageDecodeError:
+            except (ImageDecodeError, AnnotationError) as exc:
+                if self.on_error == "raise":
+                    raise
+                warnings.warn(f"mosaic: leaving out {exc}", RuntimeWarning, stacklevel=2)
                 continue
             others.append((image, boxes, labels * 2 + crowd.astype(np.int64)))
         return others
@@ -214,16 +273,15 @@ class DetectionDataset:
             DatasetError: if images in one batch differ in size (add a ``Letterbox`` or ``Resize``).
         """
         order = self.epoch_order(epoch)
-        skipped_before = len(self.skipped_files)
+        skipped = 0
 
         def load(position: int) -> tuple[np.ndarray, dict[str, Any]] | None:
             try:
                 return self.sample(int(position), epoch)
-            except ImageDecodeError as exc:
+            except (ImageDecodeError, AnnotationError) as exc:
                 if self.on_error == "raise":
                     raise
-                self.skipped_files.append(exc.path)
-                warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=2)
+                self._note_skip(exc)
                 return None
 
         in_flight = 2 * self.num_workers + self.prefetch * (self.batch_size or 1)
@@ -231,6 +289,7 @@ class DetectionDataset:
         batch: list[tuple[np.ndarray, dict[str, Any]]] = []
         for item in samples:
             if item is None:
+                skipped += 1
                 continue
             if self.batch_size is None:
                 yield self._convert(item)
@@ -241,11 +300,17 @@ class DetectionDataset:
                 batch = []
         if batch:
             yield self._collate(batch)
-        skipped = len(self.skipped_files) - skipped_before
         if skipped:
             warnings.warn(
-                f"skipped {skipped} unreadable image(s) of {len(order)} this epoch", RuntimeWarning, stacklevel=2
+                f"skipped {skipped} unreadable image(s) of {len(order)} this epoch; see ds.skipped_files",
+                RuntimeWarning,
+                stacklevel=2,
             )
+
+    def _note_skip(self, exc: ImageDecodeError | AnnotationError) -> None:
+        if exc.path not in self.skipped_files:
+            self.skipped_files.append(exc.path)
+        warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=3)
 
     def _collate(self, batch: Sequence[tuple[np.ndarray, dict[str, Any]]]) -> Any:
         shapes = {image.shape for image, _ in batch}
@@ -267,6 +332,18 @@ class DetectionDataset:
         for key in ("boxes", "labels", "iscrowd"):
             converted[key] = torch.from_numpy(np.ascontiguousarray(target[key]))
         return tensor, converted
+
+
+def _header_hw(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(height, width) of an image as displayed (EXIF orientation applied), from its header only; (0, 0) when
+    it cannot be read (the sample is then skipped or raises when loaded)."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError):
+        return (0, 0)
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
 
 
 def detection_collate(batch: Sequence[tuple[Any, dict[str, Any]]]) -> tuple[Any, list[dict[str, Any]]]:
