@@ -27,16 +27,26 @@ from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fie
 from odkit.io._images import inspect_image
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, Issue
 
-_SPLIT_KEYS = ("train", "val", "test")
+_SPLIT_KEYS = ("train", "val", "test", "trainval")
 
 
 def label_path(image_path: str | os.PathLike[str]) -> Path:
-    """Ultralytics' rule: last ``/images/`` component -> ``/labels/``, extension -> ``.txt``."""
-    s = os.fspath(image_path)
-    sa, sb = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
-    if sa in s:
-        s = sb.join(s.rsplit(sa, 1))
-    return Path(s).with_suffix(".txt")
+    """Ultralytics' rule: the **last** ``images`` path component -> ``labels``, extension -> ``.txt``.
+
+    Works on path components, so relative paths (``images/a.jpg``, ``../d/images/a.jpg``) follow the same
+    rule as absolute ones; a path without an ``images`` component keeps its folder.
+    """
+    parts = list(Path(image_path).parts)
+    for k in range(len(parts) - 2, -1, -1):  # never the file name itself
+        if parts[k] == "images":
+            parts[k] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute against the current folder and normalized (symlinks kept as they are)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -81,16 +91,45 @@ def _names(data: dict[str, Any], path: Path) -> list[str]:
     return out
 
 
+def _split_candidates(e: str, root: Path, yaml_dir: Path) -> list[Path]:
+    """Where a relative split entry may be: under ``root`` (Ultralytics), beside the YAML, and with a
+    leading ``../`` stripped (Roboflow exports write ``train: ../train/images`` next to ``train/``)."""
+    if Path(e).is_absolute():
+        return [Path(e)]
+    out = [root / e, yaml_dir / e]
+    stripped = e
+    while stripped.startswith(("../", "..\\")):
+        stripped = stripped[3:]
+    if stripped != e:
+        out += [root / stripped, yaml_dir / stripped]
+    unique: list[Path] = []
+    for c in out:
+        c = _absolute(c)
+        if c not in unique:
+            unique.append(c)
+    return unique
+
+
 def _split_images(entry: Any, root: Path, yaml_path: Path, key: str, log: IssueLog) -> list[Path]:
     entries = entry if isinstance(entry, list) else [entry]
     out: list[Path] = []
     for e in entries:
         if not isinstance(e, str):
             raise AnnotationError(yaml_path, key, f"expected a path or a list of paths; got {e!r}")
-        p = Path(e) if Path(e).is_absolute() else root / e
+        candidates = _split_candidates(e, root, yaml_path.parent)
+        p = next((c for c in candidates if c.is_dir() or (c.is_file() and c.suffix == ".txt")), None)
+        if p is None:
+            tried = ", ".join(str(c) for c in candidates)
+            log.error("missing_split", yaml_path, key, f"{key}: {e!r} is neither a folder nor a .txt list "
+                      f"(tried {tried})")
+            continue
+        if p != candidates[0]:
+            log.warning("split_path_fallback", yaml_path, key,
+                        f"{key}: {e!r} not found under the root {root}; using {p}")
+        before = len(out)
         if p.is_dir():
             out.extend(list_images(p))
-        elif p.is_file() and p.suffix == ".txt":
+        else:
             try:
                 listing = p.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -100,9 +139,25 @@ def _split_images(entry: Any, root: Path, yaml_path: Path, key: str, log: IssueL
                 if line:
                     q = Path(line)
                     out.append(q if q.is_absolute() else (p.parent / q))
-        else:
-            log.error("missing_split", yaml_path, key, f"{key}: {e!r} -> {p} is neither a folder nor a .txt list")
-    return [Path(os.path.normpath(p)) for p in out]
+        if len(out) == before:
+            log.warning("empty_split", yaml_path, key, f"{key}: {e!r} -> {p} lists no images")
+    return [_absolute(p) for p in out]
+
+
+def _resolve_root(data: dict[str, Any], yaml_path: Path, log: IssueLog) -> Path:
+    """The dataset root: ``path:`` (absolute; relative -> the current folder if it exists there, else the
+    YAML's folder, as Ultralytics tries the current folder first), or the YAML's folder when absent."""
+    value = data.get("path")
+    if value is not None and not isinstance(value, str):
+        raise AnnotationError(yaml_path, "path", f"expected a folder path; got {value!r}")
+    if not value:
+        return yaml_path.parent
+    given = Path(value)
+    root = _absolute(given if given.is_absolute() or given.is_dir() else yaml_path.parent / given)
+    if not root.is_dir():
+        log.warning("missing_root", yaml_path, "path", f"path: {value!r} -> {root} is not a folder; "
+                    "split entries are also looked up beside the YAML")
+    return root
 
 
 def _parse_labels(label_file: Path, n_classes: int, log: IssueLog) -> list[tuple[int, list[float], int]]:
@@ -186,7 +241,7 @@ def read_yolo(
     Raises:
         AnnotationError: naming the YAML key, or the label file and line.
     """
-    path = Path(path)
+    path = _absolute(Path(path))
     log = IssueLog(strict)
     yaml_path = _find_yaml(path) if path.exists() else None
     split_paths: dict[str, list[Path]] = {}
@@ -195,20 +250,21 @@ def read_yolo(
         if "validation" in data and "val" not in data:
             data["val"] = data.pop("validation")
         names = _names(data, yaml_path)
-        if data.get("path") is not None and not isinstance(data["path"], str):
-            raise AnnotationError(yaml_path, "path", f"expected a folder path; got {data['path']!r}")
-        root = Path(data["path"]) if data.get("path") else yaml_path.parent
-        if not root.is_absolute():
-            root = yaml_path.parent / root
+        root = _resolve_root(data, yaml_path, log)
         for key in _SPLIT_KEYS:
             if data.get(key):
                 split_paths[key] = _split_images(data[key], root, yaml_path, key, log)
         if not split_paths:
             raise AnnotationError(yaml_path, None, "no 'train', 'val' or 'test' key (at least 'train' and 'val' "
                                                    "are required by Ultralytics)")
+        sets = [set(v) for v in split_paths.values()]
+        if len(sets) > 1 and all(s == sets[0] for s in sets[1:]) and sets[0]:
+            log.warning("splits_identical", yaml_path, None,
+                        f"{', '.join(split_paths)} list the same {len(sets[0])} images: read as one unsplit set")
+            split_paths = {"all": next(iter(split_paths.values()))}
     elif path.is_dir():
         root = path
-        img_dir = Path(images_dir) if images_dir is not None else path / "images"
+        img_dir = _absolute(Path(images_dir)) if images_dir is not None else path / "images"
         if not img_dir.is_dir():
             raise AnnotationError(path, None, "no data.yaml and no images/ folder: not a YOLO dataset")
         if class_names is None and (path / "classes.txt").is_file():
@@ -216,7 +272,7 @@ def read_yolo(
         if class_names is None:
             raise AnnotationError(path, None, "no data.yaml: pass class_names (or add classes.txt)")
         names = list(class_names)
-        split_paths["all"] = list_images(img_dir)
+        split_paths["all"] = [_absolute(p) for p in list_images(img_dir)]
     else:
         raise AnnotationError(path, None, "no such file or folder")
 
