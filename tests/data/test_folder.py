@@ -157,9 +157,66 @@ def test_torch_tensors_and_dataloader(tmp_path: Path) -> None:
     loader = torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True, num_workers=0)
     images, labels = next(iter(loader))
     assert images.dtype == torch.float32 and tuple(images.shape) == (5, 4, 4, 3) and labels.dtype == torch.int32
+    assert tuple(labels.shape) == (5,) and tuple(ds[0][1].shape) == ()  # a scalar label per element, as Keras
     batched = image_dataset_from_directory(folder, image_size=(4, 4), output="torch", seed=0, verbose=False)
     x, y = next(iter(torch.utils.data.DataLoader(batched, batch_size=None)))
     assert tuple(x.shape) == (12, 4, 4, 3) and tuple(y.shape) == (12,)
+
+
+def _corrupt_folder(tmp_path: Path) -> Path:
+    """a: 000..003 + broken.png (sorted first); b: 000..003: 9 files, one unreadable."""
+    folder = _classes(tmp_path, {"a": 4, "b": 4})
+    (folder / "a" / "broken.png").write_bytes((folder / "a" / "000.png").read_bytes()[:60])
+    return folder
+
+
+def test_on_error_skip_through_a_real_dataloader(tmp_path: Path) -> None:
+    """Regression: DataLoader(ds(batch_size=None), batch_size=4) raised ImageDecodeError on a corrupt file."""
+    torch = pytest.importorskip("torch")
+    folder = _corrupt_folder(tmp_path)
+    ds = image_dataset_from_directory(folder, image_size=4, batch_size=None, shuffle=False, output="torch",
+                                      verbose=False)
+    assert Path(ds.file_paths[4]).name == "broken.png"
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=0)
+    with pytest.warns(RuntimeWarning, match=r"broken\.png"):
+        batches = list(loader)
+    assert [len(y) for _, y in batches] == [4, 3, 1]  # the batch holding broken.png is shorter by one
+    assert torch.cat([y for _, y in batches]).tolist() == [0] * 4 + [1] * 4
+    assert [Path(p).name for p in ds.skipped_files] == ["broken.png"]
+    shuffled = torch.utils.data.DataLoader(ds, batch_size=3, shuffle=True, num_workers=0)
+    for _ in range(2):
+        assert sum(len(y) for _, y in shuffled) == 8
+
+    # a batched dataset through DataLoader(batch_size=None): the same shorter batch
+    batched = image_dataset_from_directory(folder, image_size=4, batch_size=4, shuffle=False, output="torch",
+                                           verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"broken\.png"):
+        assert [len(y) for _, y in torch.utils.data.DataLoader(batched, batch_size=None)] == [4, 3, 1]
+
+    # one element at a time (DataLoader(batch_size=None) of an unbatched dataset): the next one stands in
+    with pytest.warns(RuntimeWarning, match=r"ds\[4\] \(.*broken\.png\) is unreadable; returning ds\[5\]"):
+        elements = list(torch.utils.data.DataLoader(ds, batch_size=None))
+    assert len(elements) == 9 and torch.equal(elements[4][0], elements[5][0])
+
+    strict = image_dataset_from_directory(folder, image_size=4, batch_size=None, shuffle=False, on_error="raise",
+                                          verbose=False)
+    with pytest.raises(ImageDecodeError, match=r"broken\.png"):
+        list(torch.utils.data.DataLoader(strict, batch_size=4))
+
+
+def test_map_style_skip_without_torch_and_all_unreadable(tmp_path: Path) -> None:
+    from odkit.errors import DatasetError
+
+    folder = _corrupt_folder(tmp_path)
+    ds = image_dataset_from_directory(folder, image_size=4, batch_size=None, shuffle=False, verbose=False)
+    with pytest.warns(RuntimeWarning):
+        items = ds.__getitems__([3, 4, 5])
+        _, label = ds[4]
+    assert [int(y) for _, y in items] == [0, 1] and int(label) == 1
+    for p in ds.file_paths:
+        Path(p).write_bytes(b"gone")
+    with pytest.warns(RuntimeWarning), pytest.raises(DatasetError, match="none of the 9 images can be decoded"):
+        ds[0]
 
 
 def test_direct_construction_checks_arguments() -> None:

@@ -3,9 +3,17 @@
 Numpy by default; torch tensors on request (torch is imported only then). The dataset is both
 
 * a map-style dataset: ``len(ds)`` batches (or elements when ``batch_size=None``) and ``ds[i]`` in the
-  stable ``file_paths`` order, so ``torch.utils.data.DataLoader(ds, batch_size=None)`` works, and
+  stable ``file_paths`` order, so ``torch.utils.data.DataLoader(ds, batch_size=None)`` (batched dataset) and
+  ``DataLoader(ds, batch_size=B)`` (``batch_size=None`` dataset) work, and
 * an iterable: ``for images, labels in ds`` runs one epoch, reshuffled per epoch when ``shuffle=True``,
   decoding on a thread pool with at most ``num_workers + prefetch`` batches in memory.
+
+``on_error="skip"`` holds on both paths. Iterating, and map-style access to a batch (``ds[i]`` of a batched
+dataset, or a ``DataLoader`` batch of an unbatched one, which torch fetches through ``__getitems__``), leave
+unreadable images out: the batch is shorter. A single element cannot be left out, so ``ds[i]`` of an
+unbatched dataset returns the next readable element in its place (wrapping around), with a warning naming
+both files. Every unreadable file is warned about and listed in ``ds.skipped_files``; the count at the end
+of an epoch is warned only when iterating (a ``DataLoader`` has no end-of-epoch hook into the dataset).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from odkit.data._resize import (
     resize_image,
     resize_with_pad,
 )
+from odkit.errors import DatasetError
 
 __all__ = ["ImageFolderDataset"]
 
@@ -122,20 +131,67 @@ class ImageFolderDataset:
     def __getitem__(self, index: int) -> Any:
         """Batch ``index`` (or element ``index`` when unbatched) in ``file_paths`` order, never shuffled.
 
+        With ``on_error="skip"`` an unreadable image is left out of a batch (shorter batch) or, for a single
+        element, replaced by the next readable one (see the module doc).
+
         Raises:
             IndexError: if ``index`` is out of range.
-            ImageDecodeError: if an image cannot be decoded (map-style access cannot skip).
+            ImageDecodeError: if an image cannot be decoded and ``on_error="raise"``.
+            DatasetError: if no image at all can be decoded (unbatched, ``on_error="skip"``).
         """
+        index = self._position(index)
+        if self.batch_size is None:
+            return self._convert(self._element_or_next(index))
+        positions = np.arange(index * self.batch_size, min((index + 1) * self.batch_size, len(self.file_paths)))
+        images, kept = self._load(positions, skip=self.on_error == "skip")
+        return self._convert(self._batch(images, kept))
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        """Items ``indices``, for torch's ``DataLoader`` with automatic batching (``batch_size=B``).
+
+        Unbatched dataset: the readable elements among ``indices``, so ``on_error="skip"`` gives a shorter
+        batch instead of an exception (if none is readable, the next readable element stands in).
+        """
+        if self.batch_size is not None:
+            return [self[int(i)] for i in indices]
+        positions = np.array([self._position(int(i)) for i in indices], dtype=np.int64)
+        images, kept = self._load(positions, skip=self.on_error == "skip")
+        if len(positions) and not len(kept):
+            return [self[int(positions[0])]]
+        return [self._convert(self._element(image, int(p))) for image, p in zip(images, kept)]
+
+    def _position(self, index: int) -> int:
         n = len(self)
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of length {n}")
-        index %= n
-        if self.batch_size is None:
-            image = self._image(index)
-            return self._convert(self._element(image, index))
-        positions = np.arange(index * self.batch_size, min((index + 1) * self.batch_size, len(self.file_paths)))
-        images, kept = self._load(positions, skip=False)
-        return self._convert(self._batch(images, kept))
+        return index % n
+
+    def _element_or_next(self, index: int) -> tuple[Any, ...]:
+        """Element ``index``, or with ``on_error="skip"`` the next readable one (wrapping around)."""
+        n = len(self.file_paths)
+        for k in range(n):
+            position = (index + k) % n
+            try:
+                image = self._image(position)
+            except ImageDecodeError as exc:
+                if self.on_error == "raise":
+                    raise
+                self._note_skip(exc)
+                continue
+            if k:
+                warnings.warn(
+                    f"ds[{index}] ({self.file_paths[index]}) is unreadable; returning ds[{position}] "
+                    f"({self.file_paths[position]}) in its place",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return self._element(image, position)
+        raise DatasetError(f"none of the {n} images can be decoded; see ds.skipped_files")
+
+    def _note_skip(self, exc: ImageDecodeError) -> None:
+        if exc.path not in self.skipped_files:
+            self.skipped_files.append(exc.path)
+            warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=3)
 
     def load_image(self, index: int) -> np.ndarray:
         """The processed image of ``file_paths[index]``: ``element_shape``, ``dtype``."""
@@ -231,9 +287,7 @@ class ImageFolderDataset:
                 if not skip:
                     raise
                 kept[j] = False
-                if exc.path not in self.skipped_files:
-                    self.skipped_files.append(exc.path)
-                    warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=2)
+                self._note_skip(exc)
         if kept.all():
             return images, positions
         return images[kept], positions[kept]
@@ -269,8 +323,9 @@ class ImageFolderDataset:
         if self.output == "torch":
             import torch
 
+            # np.ascontiguousarray would turn a 0-d label into shape (1,): copy only when needed
             parts = tuple(
-                torch.from_numpy(np.array(p) if not p.flags.writeable else np.ascontiguousarray(p))
+                torch.from_numpy(p if p.flags.writeable and p.flags.c_contiguous else np.array(p))
                 for p in (np.asarray(q) for q in parts)
             )
         return parts[0] if len(parts) == 1 else parts
