@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -270,6 +271,31 @@ def test_torch_output_and_dataloader(tmp_path: Path) -> None:
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=detection_collate)
     images, targets = next(iter(loader))
     assert tuple(images.shape) == (4, 3, 32, 32) and len(targets) == 4
+
+
+def test_on_error_skip_through_a_real_dataloader(tmp_path: Path) -> None:
+    """Regression: map-style access (what a DataLoader uses) raised on an unreadable image."""
+    torch = pytest.importorskip("torch")
+    items = [(f"{i}.png", np.zeros((10, 10, 3), np.uint8), [[1, 1, 4, 4]], [10]) for i in range(5)]
+    items[1] = ("bad.png", b"not an image", [], [])
+    dataset = _dataset(tmp_path, items)
+    ds = detection_dataset(dataset, output="torch")
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, collate_fn=detection_collate)
+    with pytest.warns(RuntimeWarning, match=r"bad\.png"):
+        batches = list(loader)
+    assert [len(t) for _, t in batches] == [1, 2, 1]
+    assert [t["image_id"] for _, ts in batches for t in ts] == [1, 3, 4, 5]
+    with pytest.warns(RuntimeWarning) as record:
+        singles = list(torch.utils.data.DataLoader(ds, batch_size=None))
+    assert any(re.search(r"ds\[1\] \(.*bad\.png\) is unusable; returning ds\[2\]", str(w.message)) for w in record)
+    assert [t["image_id"] for _, t in singles] == [1, 3, 3, 4, 5]
+    batched = detection_dataset(dataset, batch_size=2)
+    assert len(batched) == 3
+    with pytest.warns(RuntimeWarning, match=r"bad\.png"):
+        assert [len(batched[i][1]) for i in range(3)] == [1, 2, 1]  # ds[i] is batch i, as len(ds) says
+    strict = detection_dataset(dataset, on_error="raise")
+    with pytest.raises(ImageDecodeError, match=r"bad\.png"):
+        list(torch.utils.data.DataLoader(strict, batch_size=2, collate_fn=detection_collate))
 
 
 def test_bccd_voc(datasets_dir: Path) -> None:

@@ -162,15 +162,73 @@ class DetectionDataset:
         return n if self.batch_size is None else -(-n // self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
-        """Sample ``index`` with the augmentation of epoch ``self.epoch``, whatever ``batch_size``.
+        """Sample ``index`` (batch ``index`` when ``batch_size`` is set, as ``len``) with the augmentation of
+        epoch ``self.epoch``, in dataset order.
 
         For a torch ``DataLoader`` over this dataset, call :meth:`set_epoch` each epoch so that the
-        augmentation changes. Raises on an unreadable image (map-style access cannot skip).
+        augmentation changes. With ``on_error="skip"`` an unusable sample is left out of a batch (shorter
+        batch; a ``DataLoader`` batch of an unbatched dataset comes through ``__getitems__``) or, for a
+        single sample, replaced by the next usable one (wrapping around), with a warning naming both.
+
+        Raises:
+            IndexError: if ``index`` is out of range.
+            ImageDecodeError, AnnotationError: an unusable sample with ``on_error="raise"``.
+            DatasetError: no sample at all is usable (unbatched, ``on_error="skip"``).
         """
-        n = len(self.records)
+        n = len(self)
         if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for a dataset of {n} images")
-        return self._convert(self.sample(index % n, epoch=self.epoch))
+            raise IndexError(f"index {index} out of range for a dataset of length {n}")
+        index %= n
+        if self.batch_size is None:
+            return self._convert(self._sample_or_next(index))
+        stop = min((index + 1) * self.batch_size, len(self.records))
+        return self._collate(self._usable(range(index * self.batch_size, stop)))
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        """Items ``indices``, for torch's ``DataLoader`` with automatic batching: the usable samples among
+        them (``on_error="skip"``), so a batch is shorter instead of raising."""
+        if self.batch_size is not None:
+            return [self[int(i)] for i in indices]
+        n = len(self.records)
+        for i in indices:
+            if not -n <= int(i) < n:
+                raise IndexError(f"index {i} out of range for a dataset of length {n}")
+        items = self._usable([int(i) % n for i in indices])
+        if indices and not items:
+            return [self[int(indices[0])]]
+        return [self._convert(item) for item in items]
+
+    def _usable(self, positions: Sequence[int]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        items = []
+        for position in positions:
+            try:
+                items.append(self.sample(int(position), epoch=self.epoch))
+            except (ImageDecodeError, AnnotationError) as exc:
+                if self.on_error == "raise":
+                    raise
+                self._note_skip(exc)
+        return items
+
+    def _sample_or_next(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
+        n = len(self.records)
+        for k in range(n):
+            position = (index + k) % n
+            try:
+                item = self.sample(position, epoch=self.epoch)
+            except (ImageDecodeError, AnnotationError) as exc:
+                if self.on_error == "raise":
+                    raise
+                self._note_skip(exc)
+                continue
+            if k:
+                paths = [str(self.dataset.image_path(self.records[i])) for i in (index, position)]
+                warnings.warn(
+                    f"ds[{index}] ({paths[0]}) is unusable; returning ds[{position}] ({paths[1]}) in its place",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return item
+        raise DatasetError(f"none of the {n} samples can be used; see ds.skipped_files")
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation (and shuffle) of ``epoch`` for ``ds[i]`` and the next ``iter(ds)``."""
@@ -313,6 +371,12 @@ class DetectionDataset:
         warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=3)
 
     def _collate(self, batch: Sequence[tuple[np.ndarray, dict[str, Any]]]) -> Any:
+        if not batch:  # every sample of a map-style batch unusable: an empty batch
+            if self.output == "torch":
+                import torch
+
+                return torch.zeros((0, self.num_channels, 0, 0)), []
+            return np.zeros((0, 0, 0, self.num_channels), np.uint8), []
         shapes = {image.shape for image, _ in batch}
         if len(shapes) > 1:
             raise DatasetError(
