@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -22,7 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true", help="read image headers only (no truncation check)")
     parser.add_argument("--near-dup-iou", type=float, default=0.8,
                         help="same-class boxes with IoU above this are near duplicates (default 0.8)")
-    parser.add_argument("--csv-one-based", action="store_true", help="CSV coordinates are 1-based (VOC-style)")
+    parser.add_argument("--csv-zero-based", action="store_true",
+                        help="CSV coordinates are 0-based continuous pixels (default: VOC-style 1-based)")
+    parser.add_argument("--csv-one-based", action="store_true", help="(the default) CSV coordinates are 1-based")
+    parser.add_argument("--classes", default=None, metavar="NAME,...|FILE",
+                        help="the expected class names (comma-separated, or a file with one name per line); "
+                             "other names are unknown_class findings (VOC, CSV, LabelMe, CVAT)")
     parser.add_argument("--max-per-code", type=int, default=20,
                         help="findings printed per code (all are in --json); default 20")
 
@@ -41,12 +47,51 @@ def _print_stats(stats: dict) -> None:
               + "  ".join(f"{k}: {v}" for k, v in ar["buckets"].items()))
 
 
+class UsageError(Exception):
+    """A malformed command line (exit code 2, like argparse's own errors)."""
+
+
+def _class_names(value: str) -> list[str]:
+    """``--classes``: a file with one name per line, or comma-separated names."""
+    path = Path(value)
+    if path.is_file():
+        try:
+            names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--classes {value}: cannot read: {exc}") from None
+    else:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"--classes {value!r}: expected NAME,... or a file with one name per line")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--classes: names must be unique; got {names}")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
-    from odkit.errors import DatasetError
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from odkit.io import check_dataset, detect_format, fix_dataset, read_annotations, write_annotations
 
+    if not args.dataset.exists():
+        raise UsageError(f"DATASET {args.dataset}: no such file or folder")
+    if args.images is not None and not args.images.is_dir():
+        raise UsageError(f"--images {args.images}: no such folder")
+    if args.csv_zero_based and args.csv_one_based:
+        raise UsageError("--csv-zero-based and --csv-one-based exclude each other")
     from_fmt = args.from_fmt or detect_format(args.dataset).value
-    opts = {"one_based": True} if args.csv_one_based and from_fmt == "csv" else {}
+    opts: dict[str, object] = {"one_based": not args.csv_zero_based} if from_fmt == "csv" else {}
+    if args.classes is not None:
+        if from_fmt not in ("voc", "csv", "labelme", "cvat"):
+            raise UsageError(f"--classes applies to voc, csv, labelme and cvat; {from_fmt} files name their "
+                             "classes themselves")
+        opts["class_names"] = _class_names(args.classes)
     dataset = read_annotations(args.dataset, from_fmt, args.images, strict=False, **opts)
     report = check_dataset(dataset, check_images=not args.no_images, decode=not args.fast,
                            near_dup_iou=args.near_dup_iou)
@@ -72,12 +117,13 @@ def run(args: argparse.Namespace) -> int:
         protected = [src, *([src.parent] if src.is_file() else []),
                      *([dataset.root.resolve()] if dataset.root is not None else [])]
         if any(out == p or p in out.parents for p in protected):
-            raise DatasetError(f"--fix {args.fix} would write inside the original dataset; choose another folder")
+            raise UsageError(f"--fix {args.fix} would write inside the original dataset; choose another folder")
         if out.is_dir() and any(out.iterdir()):
-            raise DatasetError(f"--fix {args.fix} exists and is not empty")
+            raise UsageError(f"--fix {args.fix} exists and is not empty")
         fixed, changes = fix_dataset(dataset, report)
         fmt = from_fmt
-        wrep = write_annotations(fixed, out, fmt, copy_images="copy", **opts)
+        write_opts = {k: v for k, v in opts.items() if k == "one_based"}
+        wrep = write_annotations(fixed, out, fmt, copy_images="copy", **write_opts)
         print(f"--fix: wrote a cleaned copy ({fmt}) to {args.fix}: {len(changes)} change(s)")
         for c in changes:
             print(f"  {c}")

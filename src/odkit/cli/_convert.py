@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 FORMATS = ("coco", "voc", "yolo", "csv", "labelme", "cvat")
@@ -19,8 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding the images, when SRC does not say and the usual layouts miss it")
     parser.add_argument("--copy-images", choices=("copy", "symlink", "none"), default="copy",
                         help="put the images into DST (default copy); 'none' writes annotations only")
-    parser.add_argument("--csv-one-based", action="store_true",
-                        help="CSV coordinates are VOC-style 1-based pixels (input and output)")
+    parser.add_argument("--csv-zero-based", action="store_true",
+                        help="CSV coordinates are 0-based continuous pixels (input and output); the default is "
+                             "VOC-style 1-based pixels, as in the common xml_to_csv export")
+    parser.add_argument("--csv-one-based", action="store_true", help="(the default) CSV coordinates are "
+                                                                     "VOC-style 1-based pixels")
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first malformed entry instead of skipping and reporting it")
     parser.add_argument("--split", default=None, metavar="NAME=FRAC,...",
@@ -32,10 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list every skipped or changed object")
 
 
-def _parse_split(text: str) -> dict[str, float]:
-    """``"train=0.8,val=0.2"`` -> ``{"train": 0.8, "val": 0.2}``."""
-    from odkit.errors import DatasetError
+class UsageError(Exception):
+    """A malformed command line (exit code 2, like argparse's own errors)."""
 
+
+def _parse_split(text: str) -> dict[str, float]:
+    """``"train=0.8,val=0.2"`` -> ``{"train": 0.8, "val": 0.2}``; a ``UsageError`` when malformed."""
     out: dict[str, float] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")
@@ -44,8 +51,55 @@ def _parse_split(text: str) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            raise DatasetError(f"--split expects NAME=FRACTION pairs like train=0.8,val=0.2; got {text!r}") from None
+            raise UsageError(f"--split expects NAME=FRACTION pairs like train=0.8,val=0.2; got {text!r}") from None
     return out
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _protect_images(dataset: object, dst: Path, shown: Path) -> None:
+    """A ``DatasetError`` when DST is the images root or holds any source image (writing there could
+    overwrite them); a new folder beside the images or the annotation file is fine."""
+    from odkit.errors import DatasetError
+
+    root = dataset.root  # type: ignore[attr-defined]
+    if root is not None and dst == root.resolve():
+        raise DatasetError(f"DST {shown} is the source images folder {root}; choose another folder")
+    for im in dataset.images:  # type: ignore[attr-defined]
+        image = Path(os.path.abspath(dataset.image_path(im)))  # type: ignore[attr-defined]
+        if _inside(image, dst) or _inside(image.resolve(), dst):
+            raise DatasetError(f"DST {shown} holds source image {image}; choose a folder outside the images")
+
+
+def _csv_options(args: argparse.Namespace, fmt: str) -> dict[str, bool]:
+    """``one_based`` for the CSV reader/writer (1-based unless ``--csv-zero-based``); empty otherwise."""
+    if fmt != "csv":
+        return {}
+    if args.csv_zero_based and args.csv_one_based:
+        raise UsageError("--csv-zero-based and --csv-one-based exclude each other")
+    return {"one_based": not args.csv_zero_based}
+
+
+def _check_emptied(dataset: object, src: Path) -> None:
+    """A ``DatasetError`` when reading yielded nothing usable: no images, every box lost to errors, or a
+    split that errors emptied (a split the source names but that holds no image)."""
+    from odkit.errors import DatasetError
+
+    errors = [i for i in dataset.issues if i.severity == "error"]  # type: ignore[attr-defined]
+    first = f"; first error: {errors[0]}" if errors else ""
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise DatasetError(f"read 0 images from {src}{first}; nothing to convert")
+    if errors and dataset.num_boxes == 0:  # type: ignore[attr-defined]
+        raise DatasetError(f"read {len(dataset)} images but 0 boxes from {src}: {len(errors)} error(s) "  # type: ignore[arg-type]
+                           f"emptied the dataset{first}")
+    lost = [i for i in errors if i.code == "missing_split"]
+    if lost:
+        raise DatasetError(f"{src}: a split could not be read ({lost[0]}); fix the path or pass --images")
+    empty = [k for k, v in dataset.splits.items() if not v]  # type: ignore[attr-defined]
+    if empty:
+        raise DatasetError(f"{src}: split(s) {empty} hold no image{first}")
 
 
 def _print_issues(title: str, issues: list, verbose: bool) -> None:
@@ -60,36 +114,48 @@ def _print_issues(title: str, issues: list, verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from odkit.errors import DatasetError
     from odkit.io import detect_format, read_annotations, split_dataset, write_annotations
 
+    if not args.src.exists():
+        raise UsageError(f"SRC {args.src}: no such file or folder")
+    if args.images is not None and not args.images.is_dir():
+        raise UsageError(f"--images {args.images}: no such folder")
+    split = _parse_split(args.split) if args.split else None
     src, dst = args.src.resolve(), args.dst.resolve()
-    protected = [src, *([src.parent] if src.is_file() else [])]
-    if any(dst == p or p in dst.parents for p in protected):
-        raise DatasetError(f"DST {args.dst} is inside SRC {args.src}; choose a folder outside the source dataset")
+    # Protect the source annotation file(s) and the images; a sibling of the annotation file is fine.
+    if _inside(dst, src) or (src.is_file() and _inside(src, dst)):
+        raise DatasetError(f"DST {args.dst} overlaps SRC {args.src}; choose a folder outside the source dataset")
     if dst.is_dir() and any(dst.iterdir()) and not args.force:
         raise DatasetError(f"DST {args.dst} exists and is not empty; pass --force to write into it")
     from_fmt = args.from_fmt or detect_format(args.src).value
-    read_opts = {"one_based": True} if args.csv_one_based and from_fmt == "csv" else {}
+    read_opts = _csv_options(args, from_fmt)
     dataset = read_annotations(args.src, from_fmt, args.images, strict=args.strict, **read_opts)
-    root = dataset.root.resolve() if dataset.root is not None else None
-    if root is not None and (dst == root or root in dst.parents):
-        raise DatasetError(f"DST {args.dst} is inside the source images folder {dataset.root}; choose another folder")
+    _protect_images(dataset, dst, args.dst)
     src_fmt = dataset.source.get("format", args.from_fmt)
     print(f"read {len(dataset)} images, {dataset.num_boxes} boxes, {len(dataset.categories)} classes "
           f"({src_fmt}) from {args.src}")
-    if args.split:
-        dataset = split_dataset(dataset, _parse_split(args.split), seed=args.seed, stratify=args.stratify)
-        print("split: " + ", ".join(f"{k} {len(v)} images" for k, v in dataset.splits.items())
-              + f" (seed {args.seed}{', stratified' if args.stratify else ''})")
-    write_opts = {"one_based": True} if args.csv_one_based and args.to_fmt == "csv" else {}
-    report = write_annotations(dataset, args.dst, args.to_fmt, copy_images=args.copy_images, **write_opts)
-    print(report.summary().splitlines()[0])
     read_errors = [i for i in dataset.issues if i.severity == "error"]
     read_warnings = [i for i in dataset.issues if i.severity == "warning"]
     if read_errors:
         print(f"skipped while reading ({len(read_errors)}):")
         _print_issues("skipped ", read_errors, args.verbose)
+    _check_emptied(dataset, args.src)
+    if split is not None:
+        dataset = split_dataset(dataset, split, seed=args.seed, stratify=args.stratify)
+        print("split: " + ", ".join(f"{k} {len(v)} images" for k, v in dataset.splits.items())
+              + f" (seed {args.seed}{', stratified' if args.stratify else ''})")
+    write_opts = _csv_options(args, args.to_fmt)
+    report = write_annotations(dataset, args.dst, args.to_fmt, copy_images=args.copy_images, **write_opts)
+    print(report.summary().splitlines()[0])
     if read_warnings:
         print(f"noted while reading ({len(read_warnings)}):")
         _print_issues("note ", read_warnings, args.verbose)

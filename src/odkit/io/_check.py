@@ -6,9 +6,11 @@ file for image problems) and a location (``object <index>`` within the image's a
 Errors (``odkit check`` exits 1): ``missing_image``, ``unreadable_image``, ``truncated_image``,
 ``size_mismatch``, ``out_of_bounds``, ``zero_size``, ``inverted_box``, ``bad_box``, ``unknown_class``,
 ``duplicate``, and every error a lenient reader recorded (bad lines, bad XML...).
-``zero_size`` means a width or height of at most 1 px (plus 1e-3 px of rounding slack): a VOC box with
-xmin == xmax is 1 px wide in continuous coordinates, and such a box has no usable extent either way.
-Warnings: ``near_duplicate``, ``extension_mismatch``, ``file_name_mismatch``, ``missing_size``,
+``zero_size`` means a width or height of 0 (within 1e-3 px of rounding slack). For boxes read from VOC
+XML it means at most 1 px: VOC stores 1-based inclusive pixels, and a VOC box with xmin == xmax (1 px in
+continuous coordinates) was drawn with no extent. A box of at most 1 px from any other format is only a
+``tiny_box`` warning.
+Warnings: ``near_duplicate``, ``tiny_box``, ``extension_mismatch``, ``file_name_mismatch``, ``missing_size``,
 ``invalid_exif_orientation``, ``no_annotations``, ``unannotated_file``.
 """
 
@@ -87,44 +89,56 @@ def _where(im: ImageRecord, ann: ImageAnnotations, j: int, shared: bool) -> str:
     return f"{im.file_name} {where}" if shared else where
 
 
-def object_index(where: int | str | None) -> int | None:
-    """The object index in a finding's ``where`` (``"... object 3 ..."``), or None."""
-    if not isinstance(where, str) or "object " not in where:
+def object_index(finding: Issue | int | str | None) -> int | None:
+    """The object index of a finding (its ``object_index``), or, for a bare ``where`` string, the number
+    after the last ``"object "`` when it is one; None otherwise. Never raises."""
+    if isinstance(finding, Issue):
+        return finding.object_index
+    if not isinstance(finding, str) or "object " not in finding:
         return None
-    return int(where.split("object ", 1)[1].split()[0])
+    head = finding.rsplit("object ", 1)[1].split()
+    return int(head[0]) if head and head[0].isdigit() else None
 
 
 def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bounds_hw: tuple[int, int],
-                  near_dup_iou: float, file: str, shared: bool) -> list[Issue]:
+                  near_dup_iou: float, file: str, shared: bool, voc_pixels: bool = False) -> list[Issue]:
+    """Findings about the boxes of one image; ``voc_pixels``: the boxes were read from VOC XML (1-based
+    inclusive pixels), where a box of at most 1 px had xmin == xmax (no extent)."""
     out: list[Issue] = []
     boxes = ann.boxes_xyxy
     h, w = bounds_hw
     good = np.ones(len(ann), bool)
+    zero_max = 1 + _BOUNDS_TOLERANCE_PX if voc_pixels else _BOUNDS_TOLERANCE_PX
     for j in range(len(ann)):
         where = _where(im, ann, j, shared)
         b = boxes[j]
         cid = int(ann.category_ids[j])
         if cid not in known:
-            out.append(Issue("unknown_class", "error", file, where, f"category id {cid} is not in the categories"))
+            out.append(Issue("unknown_class", "error", file, where, f"category id {cid} is not in the categories",
+                             j))
         if not np.all(np.isfinite(b)):
-            out.append(Issue("bad_box", "error", file, where, f"non-finite coordinates {b.tolist()} (xyxy)"))
+            out.append(Issue("bad_box", "error", file, where, f"non-finite coordinates {b.tolist()} (xyxy)", j))
             good[j] = False
             continue
         bw, bh = float(b[2] - b[0]), float(b[3] - b[1])
         if bw < 0 or bh < 0:
             out.append(Issue("inverted_box", "error", file, where,
-                             f"x_max < x_min or y_max < y_min: {_box_text(b)} (xyxy)"))
+                             f"x_max < x_min or y_max < y_min: {_box_text(b)} (xyxy)", j))
+            good[j] = False
+        elif bw <= zero_max or bh <= zero_max:
+            hint = (" (VOC xmin == xmax or ymin == ymax: 1 px in continuous coordinates)" if voc_pixels
+                    else "")
+            out.append(Issue("zero_size", "error", file, where,
+                             f"box {_box_text(b)} (xyxy) is {bw:.3g}x{bh:.3g} px: no usable extent{hint}", j))
             good[j] = False
         elif bw <= 1 + _BOUNDS_TOLERANCE_PX or bh <= 1 + _BOUNDS_TOLERANCE_PX:
-            out.append(Issue("zero_size", "error", file, where,
-                             f"box {_box_text(b)} (xyxy) is {bw:.3g}x{bh:.3g} px: no usable extent "
-                             "(a VOC box with xmin == xmax or ymin == ymax is 1 px in continuous coordinates)"))
-            good[j] = False
+            out.append(Issue("tiny_box", "warning", file, where,
+                             f"box {_box_text(b)} (xyxy) is {bw:.3g}x{bh:.3g} px: at most 1 px wide or high", j))
         if h > 0 and w > 0:
             tol = _BOUNDS_TOLERANCE_PX
             if b[0] < -tol or b[1] < -tol or b[2] > w + tol or b[3] > h + tol:
                 out.append(Issue("out_of_bounds", "error", file, where,
-                                 f"box {_box_text(b)} (xyxy) extends outside the {w}x{h} image"))
+                                 f"box {_box_text(b)} (xyxy) extends outside the {w}x{h} image", j))
     idx = np.flatnonzero(good)
     if len(idx) > 1:
         iou = box_iou(boxes[idx], boxes[idx])
@@ -135,11 +149,11 @@ def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bound
                     continue
                 if np.array_equal(boxes[i], boxes[k]):
                     out.append(Issue("duplicate", "error", file, _where(im, ann, k, shared),
-                                     f"exact duplicate of object {i} (same class, box {_box_text(boxes[i])})"))
+                                     f"exact duplicate of object {i} (same class, box {_box_text(boxes[i])})", k))
                 elif iou[a, c] > near_dup_iou:
                     out.append(Issue("near_duplicate", "warning", file, _where(im, ann, k, shared),
                                      f"near duplicate of object {i}: same class, IoU {iou[a, c]:.3f} > "
-                                     f"{near_dup_iou}"))
+                                     f"{near_dup_iou}", k))
     return out
 
 
@@ -248,6 +262,7 @@ def check_dataset(
     known = {c.id for c in dataset.categories}
     show = (len(dataset) >= 500 and sys.stderr.isatty()) if progress is None else progress
     referenced: set[Path] = set()
+    voc_pixels = dataset.source.get("format") == "voc"
     files = [im.annotation_file for im in dataset.images if im.annotation_file]
     shared_files = {f for f in files if files.count(f) > 1} if len(set(files)) < len(files) else set()
     for im, ann in tqdm(dataset, total=len(dataset), disable=not show, desc="check", unit="img", file=sys.stderr):
@@ -263,7 +278,7 @@ def check_dataset(
                 bounds = info.image_hw
         if len(ann) == 0:
             found.append(Issue("no_annotations", "warning", file, None, f"image {im.file_name} has no objects"))
-        found.extend(_box_findings(im, ann, known, bounds, near_dup_iou, file, file in shared_files))
+        found.extend(_box_findings(im, ann, known, bounds, near_dup_iou, file, file in shared_files, voc_pixels))
         report.findings.extend(found)
         report.by_image[im.id] = found
     if check_images and dataset.root is not None and dataset.root.is_dir():
@@ -308,7 +323,7 @@ def fix_dataset(dataset: Dataset, report: CheckReport) -> tuple[Dataset, list[st
         if Path(im.path).name != Path(im.file_name).name:
             changes.append(f"{im.file_name}: file name -> {Path(im.path).name}")
             im = replace(im, file_name=Path(im.path).name)
-        drop = {object_index(f.where) for f in found if f.code in drop_codes} - {None}
+        drop = {f.object_index for f in found if f.code in drop_codes} - {None}
         if drop and len(ann):
             keep = np.array([j not in drop for j in range(len(ann))], bool)
             for j in sorted(drop):  # type: ignore[type-var]

@@ -4,9 +4,10 @@ Columns are found by name, so any order works (BCCD's ``filename,cell_type,xmin,
 with ``cell_type`` recognised as the class column); ``columns=`` maps odkit's field names to other
 header names. An image without objects is a row with an empty class and coordinates.
 
-Coordinates are continuous pixels (odkit's space) by default. CSVs exported from VOC XML (the TF object
-detection ``xml_to_csv`` script, raccoon's and BCCD's CSVs) hold VOC's 1-based pixel values: read and
-write them with ``one_based=True``, which applies the VOC convention (x_min = xmin - 1).
+Coordinates are VOC-style 1-based pixels by default, on read **and** write (symmetric): the common
+header comes from the widespread ``xml_to_csv`` export of VOC XML (raccoon's and BCCD's CSVs match their
+XML exactly), so ``x_min = xmin - 1`` on read and ``xmin = x_min + 1`` on write, ``x_max``/``y_max``
+unchanged. ``one_based=False`` reads and writes odkit's 0-based continuous coordinates as they are.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def read_csv(
     images_dir: str | os.PathLike[str] | None = None,
     strict: bool = True,
     columns: dict[str, str] | None = None,
-    one_based: bool = False,
+    one_based: bool = True,
     class_names: list[str] | None = None,
 ) -> Dataset:
     """Read a CSV of boxes.
@@ -81,7 +82,8 @@ def read_csv(
         strict: raise ``AnnotationError`` on the first bad row; when False skip it and record an issue.
         columns: odkit field (``filename``, ``width``, ``height``, ``class``, ``xmin``, ``ymin``, ``xmax``,
             ``ymax``) -> header name, for headers the built-in aliases do not cover.
-        one_based: coordinates are VOC-style 1-based pixels (x_min = xmin - 1 on read).
+        one_based: coordinates are VOC-style 1-based pixels (default; x_min = xmin - 1 on read); False
+            for 0-based continuous coordinates.
         class_names: category names in id order (ids 1..K); by default the names found, sorted.
 
     Returns:
@@ -175,13 +177,14 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def write_csv(dataset: Dataset, path: str | os.PathLike[str], one_based: bool = False) -> WriteReport:
+def write_csv(dataset: Dataset, path: str | os.PathLike[str], one_based: bool = True) -> WriteReport:
     """Write ``filename,width,height,class,xmin,ymin,xmax,ymax`` rows (``filename`` = the image path).
 
     Args:
         dataset: what to write.
         path: the ``.csv`` file, or a folder (then ``annotations.csv`` inside it).
-        one_based: write VOC-style 1-based pixels (xmin = x_min + 1).
+        one_based: write VOC-style 1-based pixels (default; xmin = x_min + 1, as ``read_csv`` expects);
+            False writes 0-based continuous coordinates.
 
     Returns:
         What was written; crowd boxes (no CSV column) are skipped and the difficult flag is dropped,

@@ -204,6 +204,8 @@ class Issue:
         file: the file the problem is in (annotation or image file).
         where: line number (int, 1-based), object index / json path (str), or None.
         message: what was expected and what was found.
+        object_index: the object's index within its image's annotations, for findings about one box
+            (None otherwise); stored here so nothing has to parse it back out of ``where``.
     """
 
     code: str
@@ -211,6 +213,7 @@ class Issue:
     file: str
     where: int | str | None
     message: str
+    object_index: int | None = None
 
     def __str__(self) -> str:
         loc = self.file if self.where is None else f"{self.file}:{self.where}"
@@ -219,7 +222,7 @@ class Issue:
     def to_dict(self) -> dict[str, Any]:
         """Plain-types form (for JSON reports)."""
         return {"code": self.code, "severity": self.severity, "file": self.file, "where": self.where,
-                "message": self.message}
+                "message": self.message, "object_index": self.object_index}
 
 
 @dataclass(frozen=True, eq=False)
