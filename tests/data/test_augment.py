@@ -170,3 +170,53 @@ def test_unletterbox_inverts_letterbox(source_hw: tuple[int, int]) -> None:
     assert out.shape == (416, 416, 3)
     assert np.all(mapped >= 0) and np.all(mapped <= 416)
     np.testing.assert_allclose(unletterbox_boxes(mapped, info), boxes, atol=1e-3)
+
+
+ALL = {**GEOMETRIC, "jitter": lambda: ColorJitter(0.4, 0.4, 0.4, 0.1), "mosaic": lambda: Mosaic((64, 64))}
+
+
+def _apply(name: str, transform, image: np.ndarray, boxes: np.ndarray, ids: np.ndarray, seed: int):  # type: ignore[no-untyped-def]
+    others = None
+    if name == "mosaic":  # the other three sources with the same channels as the image
+        others = [(np.roll(image, k, axis=1), boxes, ids) for k in (7, 13, 21)]
+    return assert_unchanged(
+        lambda im, b, i: transform(im, b, i, np.random.default_rng(seed), others), image, boxes, ids
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("seed", range(3))
+def test_every_transform_on_grayscale_rgb_and_rgba(name: str, seed: int) -> None:
+    """Regression: ColorJitter raised a bare TypeError from albumentations on RGBA. Every transform keeps the
+    channel count; RGBA = the RGB result plus an alpha that moves with the pixels (jitter: alpha unchanged);
+    grayscale = the geometry of the RGB result."""
+    rgb, boxes, ids = scene(np.random.default_rng(seed), (80, 120), [0, 1, 2, 3])
+    alpha = rgb[:, :, :1].copy()  # alpha = a copy of R, so after a geometric transform it must equal out R
+    rgba = np.concatenate([rgb, alpha], axis=2)
+    gray = rgb[:, :, 1:2].copy()
+    transform = ALL[name]()
+    out3, boxes3, ids3 = _apply(name, transform, rgb, boxes, ids, seed)
+    out4, boxes4, ids4 = _apply(name, transform, rgba, boxes, ids, seed)
+    out1, boxes1, ids1 = _apply(name, transform, gray, boxes, ids, seed)
+    assert out3.shape[2] == 3 and out4.shape[2] == 4 and out1.shape[2] == 1
+    assert out4.dtype == out1.dtype == np.uint8
+    np.testing.assert_array_equal(out4[:, :, :3], out3)
+    if name == "jitter":
+        np.testing.assert_array_equal(out4[:, :, 3], alpha[:, :, 0])
+        assert not np.array_equal(out1, gray)
+    else:
+        np.testing.assert_array_equal(out4[:, :, 3], out3[:, :, 0])
+        assert out1.shape[:2] == out3.shape[:2]
+        np.testing.assert_array_equal(out1[:, :, 0], out3[:, :, 1])
+    for b, i in ((boxes4, ids4), (boxes1, ids1)):
+        np.testing.assert_allclose(b, boxes3, atol=1e-4)
+        np.testing.assert_array_equal(i, ids3)
+    if name not in ("jitter", "mosaic"):  # mosaic's other sources reuse the colours (see the mosaic tests)
+        assert_boxes_cover_pixels(out3, boxes3, ids3)
+
+
+def test_two_channel_images_are_a_clear_error() -> None:
+    image = np.zeros((10, 10, 2), np.uint8)
+    for transform in (ColorJitter(), HorizontalFlip(), Letterbox((8, 8))):
+        with pytest.raises(ValueError, match=r"C in \(1, 3, 4\); got \(10, 10, 2\)"):
+            transform(image, np.zeros((0, 4)), np.zeros(0), np.random.default_rng(0))

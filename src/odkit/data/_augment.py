@@ -13,7 +13,8 @@ when less than ``min_visibility`` of its area (measured before the transform, af
 visible, or when its clipped width or height is under ``min_size`` pixels. Defaults: 0.1 and 1.0.
 
 Every transform is a callable ``t(image, boxes_xyxy, class_ids, rng, others=None)`` returning
-``(image, boxes_xyxy, class_ids)``: image (H, W, C) uint8, boxes (N, 4) float32, class ids (N,) int64.
+``(image, boxes_xyxy, class_ids)``: image (H, W, C) uint8 with C = 1 (grayscale), 3 (RGB) or 4
+(RGBA: alpha moves with the pixels), boxes (N, 4) float32, class ids (N,) int64.
 Inputs are never modified. ``rng`` (a ``numpy.random.Generator``) makes the result reproducible.
 """
 
@@ -53,8 +54,8 @@ def _albumentations() -> Any:
 
 
 def _check(image: np.ndarray, boxes_xyxy: np.ndarray, class_ids: np.ndarray) -> Sample:
-    if image.ndim != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be (H, W, C) uint8; got {image.shape} {image.dtype}")
+    if image.ndim != 3 or image.dtype != np.uint8 or image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image must be (H, W, C) uint8 with C in (1, 3, 4); got {image.shape} {image.dtype}")
     boxes = validate_boxes(boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy").astype(np.float32)
     ids = np.asarray(class_ids, dtype=np.int64).reshape(-1)
     if ids.shape[0] != boxes.shape[0]:
@@ -157,7 +158,11 @@ class RandomCrop(_Albumentations):
 
 
 class ColorJitter(_Albumentations):
-    """Random brightness, contrast, saturation and hue (boxes unchanged)."""
+    """Random brightness, contrast, saturation and hue (boxes unchanged).
+
+    RGB: all four. Grayscale (H, W, 1): brightness and contrast (saturation and hue have no effect).
+    RGBA: the RGB channels are jittered exactly as an RGB image would be; alpha is kept unchanged.
+    """
 
     def __init__(
         self,
@@ -170,6 +175,20 @@ class ColorJitter(_Albumentations):
         A = _albumentations()
         transform = A.ColorJitter(brightness=brightness, contrast=contrast, saturation=saturation, hue=hue, p=p)
         super().__init__(transform, 0.0, 0.0, geometric=False)
+
+    def __call__(
+        self,
+        image: np.ndarray,
+        boxes_xyxy: np.ndarray,
+        class_ids: np.ndarray,
+        rng: np.random.Generator,
+        others: Sequence[Sample] | None = None,
+    ) -> Sample:
+        image, boxes, ids = _check(image, boxes_xyxy, class_ids)
+        if image.shape[2] != 4:  # 1 and 3 channels: albumentations handles them
+            return super().__call__(image, boxes, ids, rng, others)
+        rgb, _, _ = super().__call__(np.ascontiguousarray(image[:, :, :3]), boxes, ids, rng, others)
+        return np.concatenate([rgb, image[:, :, 3:]], axis=2), boxes, ids
 
 
 class Mosaic(_Albumentations):
