@@ -18,6 +18,7 @@ import numpy as np
 
 from odkit.errors import AnnotationError
 from odkit.io._common import (
+    INTERNAL_EXTRA_PREFIXES,
     ImageFinder,
     IssueLog,
     WriteReport,
@@ -25,6 +26,7 @@ from odkit.io._common import (
     image_dir_candidates,
     paused_gc,
     report_lost_fields,
+    skip_degenerate,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, trusted_annotations
 
@@ -293,15 +295,29 @@ def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, 
             for j in np.flatnonzero(a.difficult).tolist():
                 report.skip("difficult_dropped", im.file_name, j, "COCO has no 'difficult' flag; written as a "
                             "normal box")
+    # COCO bbox [x, y, w, h] needs w, h >= 0 and finite values: anything else is reported, not written.
+    bad = ~np.all(np.isfinite(xywh), axis=1) | (xywh[:, 2] < 0) | (xywh[:, 3] < 0)
+    if bad.any():
+        owners = [(im, j) for im, a in parts for j in range(len(a))]
+        sink = report if report is not None else WriteReport("coco", "")
+        for k in np.flatnonzero(bad).tolist():
+            im, j = owners[k]
+            skip_degenerate(sink, im.file_name, j, boxes[k], "COCO", zero_ok=True)
     annotations = []
     for k in range(len(id_col)):
+        if bad[k]:
+            continue
         entry: dict[str, Any] = {"id": id_col[k], "image_id": image_col[k], "category_id": cat_col[k],
                                  "bbox": box_col[k], "area": area_col[k], "iscrowd": crowd_col[k]}
         if extras[k]:
             for key, v in extras[k].items():
-                if key not in entry and not key.startswith("voc_"):
+                if key not in entry and not key.startswith(INTERNAL_EXTRA_PREFIXES):
                     entry[key] = v
         annotations.append(entry)
+    if report is not None and any(c.id == 0 for c in dataset.categories):
+        report.skip("zero_category_id", "categories", None, "category ids are written as they are and include 0 "
+                    "(e.g. YOLO's 0-based classes); pycocotools accepts it, but some COCO tools treat 0 as "
+                    "background: remap_categories() renumbers them if needed")
     return {"images": images, "annotations": annotations, "categories": categories}
 
 

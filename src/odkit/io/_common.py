@@ -20,6 +20,10 @@ from odkit.io._model import Issue
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "gif", "jp2", "mpo", "dng", "heic",
                     "heif", "avif")
 
+# ``ImageAnnotations.extras`` keys that a reader adds for its own format (VOC tags, the YOLO line number,
+# LabelMe points, CVAT attributes): never written into another format's files.
+INTERNAL_EXTRA_PREFIXES = ("voc_", "yolo_", "labelme_", "cvat_")
+
 
 @dataclass
 class IssueLog:
@@ -159,6 +163,25 @@ class WriteReport:
         return "\n".join(lines)
 
 
+def skip_degenerate(report: WriteReport, file: str, j: int, box_xyxy: Iterable[float], fmt: str,
+                    zero_ok: bool) -> bool:
+    """True (and the box reported) when ``fmt`` cannot hold it: an inverted box (x_max < x_min or
+    y_max < y_min) or a non-finite one always, a zero-width or zero-height box unless ``zero_ok``."""
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    if not all(np.isfinite([x0, y0, x1, y1])):
+        report.skip("bad_box", file, j, f"non-finite box {[x0, y0, x1, y1]} (xyxy) not written")
+        return True
+    if x1 < x0 or y1 < y0:
+        report.skip("inverted_box", file, j, f"box {[x0, y0, x1, y1]} (xyxy) has x_max < x_min or y_max < y_min; "
+                    f"{fmt} cannot hold it: not written")
+        return True
+    if not zero_ok and (x1 == x0 or y1 == y0):
+        report.skip("zero_size", file, j, f"box {[x0, y0, x1, y1]} (xyxy) has zero width or height; {fmt} "
+                    "cannot hold it: not written")
+        return True
+    return False
+
+
 def image_dir_candidates(*bases: Path) -> list[Path]:
     """Usual image folders around annotation files: ``images/``, ``JPEGImages/`` (also one level down)."""
     out: list[Path] = []
@@ -178,7 +201,7 @@ def report_lost_fields(report: WriteReport, dataset: Any, fmt: str, truncated: b
                 report.skip("truncated_dropped", im.file_name, j, f"{fmt} has no truncated flag")
         if segmentation:
             for j, extra in enumerate(ann.extras):
-                if "segmentation" in extra and not ann.iscrowd[j]:
+                if extra.get("segmentation") and not ann.iscrowd[j]:  # [] / {} / None: nothing is lost
                     report.skip("segmentation_dropped", im.file_name, j, f"{fmt} stores boxes only; the "
                                 "segmentation is not written")
 

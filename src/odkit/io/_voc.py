@@ -28,6 +28,7 @@ from odkit.io._common import (
     guess_images_dir,
     natural_key,
     report_lost_fields,
+    skip_degenerate,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
@@ -229,6 +230,13 @@ def voc_xml(image: ImageRecord, ann: Any, names: dict[int, str], report: WriteRe
         x_min, y_min, x_max, y_max = ann.boxes_xyxy[j].tolist()
         # VOC 1-based inclusive: xmin = x_min + 1, xmax = x_max (see the module docstring).
         voc = (x_min + 1.0, y_min + 1.0, x_max, y_max)
+        sink = report if report is not None else WriteReport("voc", "")
+        if skip_degenerate(sink, image.file_name, j, (x_min, y_min, x_max, y_max), "VOC", zero_ok=False):
+            continue
+        if round(voc[0]) > round(voc[2]) or round(voc[1]) > round(voc[3]):
+            sink.skip("zero_size", image.file_name, j, f"box {[x_min, y_min, x_max, y_max]} (xyxy) is under 1 px "
+                      "after rounding to VOC's whole 1-based pixels (xmin > xmax); not written")
+            continue
         if report is not None and any(abs(v - round(v)) > 1e-3 for v in voc):
             report.skip("rounded", image.file_name, j, f"VOC stores whole pixels; box {voc} rounded")
         obj = ET.SubElement(root, "object")

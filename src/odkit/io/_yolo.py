@@ -23,7 +23,7 @@ import yaml
 from tqdm import tqdm
 
 from odkit.errors import AnnotationError
-from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields
+from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields, skip_degenerate
 from odkit.io._images import inspect_image
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, Issue
 
@@ -359,8 +359,9 @@ def write_yolo(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
     empty label file.
 
     Returns:
-        What was written; crowd boxes (not representable) are skipped, the difficult flag is dropped and
-        boxes outside the image are clipped, each reported per box.
+        What was written; crowd boxes (not representable), inverted and zero-size boxes (Ultralytics
+        rejects them) and boxes wholly outside the image are skipped, the difficult flag is dropped and
+        boxes partly outside the image are clipped, each reported per box.
     """
     out = Path(path)
     report = WriteReport("yolo", str(out))
@@ -385,7 +386,13 @@ def write_yolo(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
                     report.skip("difficult_dropped", im.file_name, j, "YOLO has no difficult flag; written as "
                                 "a normal box")
                 x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+                if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "YOLO", zero_ok=False):
+                    continue
                 c = (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
+                if c[2] <= c[0] or c[3] <= c[1]:
+                    report.skip("outside_image", im.file_name, j, f"box {[x0, y0, x1, y1]} lies outside the image "
+                                f"{w}x{h}; not written")
+                    continue
                 if c != (x0, y0, x1, y1):
                     report.skip("clipped", im.file_name, j, f"box {[x0, y0, x1, y1]} clipped to the image {w}x{h}")
                 x0, y0, x1, y1 = c
