@@ -9,7 +9,8 @@ Classification folders, as Keras::
     train, val = image_dataset_from_directory("digits/", label_mode="categorical", color_mode="grayscale",
                                               image_size=(28, 28), validation_split=0.2, subset="both", seed=1)
     for images, labels in train: ...            # (32, 28, 28, 1) float32, (32, 10) float32; reshuffled per epoch
-    torch.utils.data.DataLoader(train, batch_size=None)   # or output="torch"
+    torch.utils.data.DataLoader(train, batch_size=None)   # or output="torch"; on_error="skip" holds there too
+    model.fit(train.as_keras(), validation_data=val.as_keras(), epochs=10)   # Keras 3 (a PyDataset)
 
 Detection, from anything ``odkit.io`` reads::
 

@@ -193,6 +193,21 @@ class ImageFolderDataset:
             self.skipped_files.append(exc.path)
             warnings.warn(f"skipping {exc}", RuntimeWarning, stacklevel=3)
 
+    def as_keras(self, **pydataset_kwargs: Any) -> Any:
+        """This dataset as a ``keras.utils.PyDataset`` for Keras 3's ``model.fit`` (which rejects a plain
+        iterable): ``model.fit(train.as_keras(), validation_data=val.as_keras(), epochs=10)``.
+
+        Reshuffled per epoch like iteration, numpy batches, ``on_error`` honoured; keras is imported only
+        here. ``pydataset_kwargs`` go to ``PyDataset`` (``workers``, ``use_multiprocessing``, ...).
+
+        Raises:
+            ImportError: keras 3 is not installed.
+            ValueError: ``batch_size`` is None.
+        """
+        from odkit.data._keras import as_keras_dataset
+
+        return as_keras_dataset(self, **pydataset_kwargs)
+
     def load_image(self, index: int) -> np.ndarray:
         """The processed image of ``file_paths[index]``: ``element_shape``, ``dtype``."""
         return self._image(index)
