@@ -32,6 +32,7 @@ from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, tr
 
 _KNOWN_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "iscrowd", "area"}
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_NUMBER_TYPES = (int, float)
 
 
 def _is_number(v: Any) -> bool:
@@ -46,6 +47,15 @@ def _is_number(v: Any) -> bool:
 def _is_id(v: Any) -> bool:
     """An int that fits int64 (bools are not ids)."""
     return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
+
+
+def _whole(v: Any) -> int | None:
+    """An int, or a float with an integral value (``640.0``, as VOC and CSV accept); None otherwise."""
+    if _is_id(v):
+        return int(v)
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
+        return int(v)
+    return None
 
 
 def _load_json(path: Path) -> Any:
@@ -130,9 +140,10 @@ def _read_coco(path: Path, images_dir: str | os.PathLike[str] | None, strict: bo
         if im["id"] in seen:
             raise AnnotationError(path, where, f"image id {im['id']} appears twice")
         seen.add(im["id"])
-        w, h = im.get("width", 0), im.get("height", 0)
-        if not (_is_id(w) and _is_id(h)) or w < 0 or h < 0:
-            raise AnnotationError(path, where, f"width/height must be non-negative ints; got {w!r}x{h!r}")
+        w, h = _whole(im.get("width", 0)), _whole(im.get("height", 0))
+        if w is None or h is None or w < 0 or h < 0:
+            raise AnnotationError(path, where, f"width/height must be non-negative whole numbers; got "
+                                               f"{im.get('width')!r}x{im.get('height')!r}")
         records.append((im["id"], im["file_name"], w, h))
 
     root = _images_root(path, [r[1] for r in records], images_dir)
@@ -185,6 +196,14 @@ def _fast_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int]) -> dic
         return None
     if any(type(a["image_id"]) is not int or type(a["category_id"]) is not int for a in raw):
         return None
+    # numpy would parse "1" as 1: only JSON numbers are accepted (strings go to the checked path's errors)
+    if not all(type(v) in _NUMBER_TYPES for a in raw for v in a["bbox"]):
+        return None
+    if not all(type(v) is int and v in (0, 1) for v in crowd.tolist()) or any(
+            type(a["iscrowd"]) is not int for a in raw if "iscrowd" in a):
+        return None
+    if not all(v is None or type(v) in _NUMBER_TYPES for v in area_raw):
+        return None
     wh = bbox[:, 2:]
     try:
         area = np.array([v if v is not None else np.nan for v in area_raw], dtype=np.float64)
@@ -223,10 +242,17 @@ def _checked_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int], pat
             log.error("unknown_class", path, f"{where}.category_id",
                       f"category_id {a['category_id']!r} is not in 'categories' {sorted(cat_ids)[:20]}")
             continue
-        x, y, w, h = (float(v) for v in bbox)
+        crowd = a.get("iscrowd", 0)
+        if crowd not in (0, 1) or type(crowd) not in (int, bool):
+            log.error("bad_annotation", path, f"{where}.iscrowd", f"expected 0 or 1; got {crowd!r:.40}")
+            continue
         ar = a.get("area")
-        rows.append((a["image_id"], (x, y, x + w, y + h), a["category_id"], bool(a.get("iscrowd", 0)),
-                     float(ar) if _is_number(ar) else abs(w * h),
+        if ar is not None and not _is_number(ar):
+            log.error("bad_annotation", path, f"{where}.area", f"expected a finite number; got {ar!r:.40}")
+            continue
+        x, y, w, h = (float(v) for v in bbox)
+        rows.append((a["image_id"], (x, y, x + w, y + h), a["category_id"], bool(crowd),
+                     float(ar) if ar is not None else abs(w * h),
                      a["id"] if _is_id(a.get("id")) else -1, _extras(a)))
     n = len(rows)
     return {"image_id": np.array([r[0] for r in rows], np.int64),

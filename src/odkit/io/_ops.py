@@ -79,7 +79,8 @@ def merge_datasets(*datasets: Dataset) -> Dataset:
     Splits with the same name are concatenated.
 
     Raises:
-        DatasetError: when called with no dataset.
+        DatasetError: when called with no dataset, or when a box's category id is not in its dataset's
+            categories (named with the image).
     """
     if not datasets:
         raise DatasetError("merge_datasets needs at least one dataset")
@@ -93,7 +94,7 @@ def merge_datasets(*datasets: Dataset) -> Dataset:
             by_name[c.name] = Category(cid, c.name, c.supercategory)
             used_ids.add(cid)
     images, annotations, splits = [], {}, {}
-    for d in datasets:
+    for k, d in enumerate(datasets):
         id_map = {c.id: by_name[c.name].id for c in d.categories}
         new_ids = {}
         for im in d.images:
@@ -102,6 +103,11 @@ def merge_datasets(*datasets: Dataset) -> Dataset:
             path = d.image_path(im).as_posix()
             images.append(ImageRecord(new_id, im.file_name, path, im.width, im.height, im.annotation_file))
             ann = d.annotations[im.id]
+            stray = sorted(set(ann.category_ids.tolist()) - set(id_map))
+            if stray:
+                raise DatasetError(f"merge_datasets: image {im.file_name!r} (id {im.id}) of dataset {k} has "
+                                   f"boxes with category id(s) {stray} that are not in its categories "
+                                   f"{sorted(id_map)}")
             cats = np.array([id_map[c] for c in ann.category_ids.tolist()], np.int64)
             annotations[new_id] = ann.with_(category_ids=cats)
         for name, members in d.splits.items():
@@ -126,7 +132,8 @@ def remap_categories(
         A copy with the new categories; dropped boxes are removed from their images.
 
     Raises:
-        DatasetError: when ``mapping`` names a category the dataset does not have, or ids collide.
+        DatasetError: when ``mapping`` names a category the dataset does not have, ids collide, or a box's
+            category id is not in the categories (named with the image).
     """
     known = {c.name for c in dataset.categories}
     unknown = sorted(set(mapping) - known)
@@ -146,6 +153,10 @@ def remap_categories(
     annotations = {}
     for im in dataset.images:
         ann: ImageAnnotations = dataset.annotations[im.id]
+        stray = sorted(set(ann.category_ids.tolist()) - set(old_to_new))
+        if stray:
+            raise DatasetError(f"remap_categories: image {im.file_name!r} (id {im.id}) has boxes with category "
+                               f"id(s) {stray} that are not in the categories {sorted(old_to_new)}")
         keep = np.array([old_to_new[c] is not None for c in ann.category_ids.tolist()], bool)
         ann = ann[keep] if len(ann) else ann
         cats = np.array([old_to_new[c] for c in ann.category_ids.tolist()], np.int64)

@@ -65,6 +65,10 @@ def _parse_file(path: Path, log: IssueLog) -> dict[str, Any] | None:
             log.error("bad_size", path, "size", f"<width>/<height> must be integers; got "
                       f"{_text(size.find('width'))!r}x{_text(size.find('height'))!r}")
             width = height = 0
+        for tag, value in (("width", width), ("height", height)):
+            if value < 0:
+                log.error("bad_size", path, f"size/{tag}", f"<{tag}> must be positive (0 = unknown); got {value}")
+                width = height = 0
     objects = []
     for i, obj in enumerate(root.findall("object")):
         where = f"object {i}"
