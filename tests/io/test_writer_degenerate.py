@@ -87,3 +87,12 @@ def test_empty_segmentation_is_not_reported_as_dropped(tmp_path: Path) -> None:
     extras = ({"segmentation": []}, {"segmentation": [[1, 1, 5, 1, 5, 5]]})
     report = write_csv(_dataset([[1, 1, 5, 5], [2, 2, 6, 6]], extras), tmp_path / "o.csv")
     assert [(i.code, i.where) for i in report.issues] == [("segmentation_dropped", "object 1")]
+
+
+def test_labelme_and_cvat_writers_skip_inverted(tmp_path: Path) -> None:
+    from odkit.io import write_cvat, write_labelme
+
+    for write, out in ((write_labelme, tmp_path / "lm"), (write_cvat, tmp_path / "c.xml")):
+        report = write(_dataset(BOXES), out)
+        assert [(i.code, i.where) for i in report.issues] == [("inverted_box", "object 0")]
+        assert report.boxes == 2

@@ -25,6 +25,7 @@ from odkit.io._common import (
     guess_images_dir,
     image_dir_candidates,
     report_lost_fields,
+    skip_degenerate,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
@@ -169,6 +170,8 @@ def write_cvat(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
                 report.skip("crowd_not_representable", im.file_name, j, "CVAT boxes have no crowd flag; not written")
                 continue
             x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+            if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "CVAT", zero_ok=True):
+                continue  # CVAT needs xtl <= xbr and ytl <= ybr
             extra = ann.extras[j]
             box = ET.SubElement(el, "box", label=names[int(ann.category_ids[j])],
                                 occluded=str(extra.get("cvat_occluded", "0")), source="manual",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import ImageFinder, IssueLog, WriteReport, natural_key, report_lost_fields
+from odkit.io._common import ImageFinder, IssueLog, WriteReport, natural_key, report_lost_fields, skip_degenerate
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
 
@@ -181,6 +181,8 @@ def write_labelme(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport
                 report.skip("difficult_dropped", im.file_name, j, "LabelMe has no difficult flag")
             extra = ann.extras[j]
             x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+            if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "LabelMe", zero_ok=True):
+                continue  # a rectangle's two corners are read back in either order: inverted cannot be held
             if "labelme_points" in extra:
                 shape = {"label": names[int(ann.category_ids[j])], "points": extra["labelme_points"],
                          "shape_type": "polygon"}
