@@ -24,7 +24,7 @@ from odkit.io import (
 def _coco(tmp_path: Path, ann: dict, image: dict | None = None) -> Path:
     im = {"id": 1, "file_name": "a.jpg", "width": 10, "height": 10, **(image or {})}
     a = {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "area": 4, "iscrowd": 0, **ann}
-    (tmp_path / "d").mkdir()
+    (tmp_path / "d").mkdir(exist_ok=True)
     p = tmp_path / "d" / "c.json"  # nothing around it: no image folder guessed from sibling tests
     p.write_text(json.dumps({"images": [im], "annotations": [a], "categories": [{"id": 1, "name": "a"}]}))
     return p
