@@ -119,7 +119,7 @@ def _write_dataset(out_dir: Path, n_images: int, seed: int) -> tuple[Path, list]
 def run_demo(out_dir: str | Path = "demo_out", n_images: int = 40, seed: int = 0, verbose: bool = True) -> DemoResult:
     """Run the whole demo; see the module docstring. Returns where things were written."""
     from odkit.eval import COCOEvaluator
-    from odkit.io import check_dataset, read_annotations, write_annotations
+    from odkit.io import check_dataset, read_annotations, split_dataset, write_annotations
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,11 +131,14 @@ def run_demo(out_dir: str | Path = "demo_out", n_images: int = 40, seed: int = 0
     dataset = read_annotations(coco_path)
     say(f"      {len(dataset)} images, {dataset.num_boxes} boxes, written as COCO: {coco_path}")
 
-    say("[2/4] converting to YOLO and checking the dataset")
-    report = write_annotations(dataset, out / "yolo", "yolo", copy_images="copy")
-    say(f"      YOLO dataset in {out / 'yolo'} ({report.summary() if hasattr(report, 'summary') else report})")
+    say("[2/4] splitting 80/20 (stratified), converting to YOLO and checking it")
+    split = split_dataset(dataset, {"train": 0.8, "val": 0.2}, seed=seed, stratify=True)
+    report = write_annotations(split, out / "yolo", "yolo", copy_images="copy")
+    say(f"      {report.summary()}")
     check = check_dataset(read_annotations(out / "yolo"))
-    say(f"      check: {len(check.errors)} errors, {len(check.warnings)} warnings")
+    say(f"      odkit check: {len(check.errors)} errors, {len(check.warnings)} warnings")
+    for finding in check.findings:
+        say(f"        {finding}")
 
     say("[3/4] predicting (simulated detector) and applying class-aware NMS (IoU 0.5)")
     predictions, raw_count = [], 0
