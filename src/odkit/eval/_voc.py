@@ -148,7 +148,9 @@ def voc_evaluate_flat(
         jmax[dets_with] = p_gt[first]
     difficult = flat.gt_difficult | flat.gt_crowd
     hit = has & (ovmax > iou_threshold)
-    hit_difficult = hit & difficult[np.maximum(jmax, 0)]
+    # `hit` implies a GT in the image, so jmax >= 0 wherever it is read; with no GT at all there is nothing
+    # to index (and nothing is hit)
+    hit_difficult = hit & difficult[np.maximum(jmax, 0)] if difficult.size else np.zeros_like(hit)
     claim = hit & ~hit_difficult
     tp = np.zeros(order.size, dtype=bool)
     claimed = np.flatnonzero(claim)
