@@ -183,3 +183,16 @@ def test_cli_html_report(tmp_path: Path) -> None:
     assert f"<td>{expected.map:.3f}</td>" in page
     assert page.count("<polyline") >= 2 * len(expected.class_ids)  # PR curves at 0.5 and 0.75
     assert "Confusion matrix" in page and "Where the AP goes" in page
+
+
+def test_duplicate_annotation_ids_rejected() -> None:
+    gt, results = make_scene(0)
+    gt["annotations"][5]["id"] = gt["annotations"][2]["id"]
+    with pytest.raises(AnnotationError, match=r"annotations\[5\]: annotation ids must be unique.*annotations\[2\]"):
+        evaluate_coco(gt, results)
+    gt["annotations"][5]["id"] = [1]
+    with pytest.raises(AnnotationError, match=r"annotations\[5\]: id must be a number or a string"):
+        load_coco_ground_truth(gt)
+    for a in gt["annotations"]:
+        del a["id"]  # no ids at all: nothing to check
+    load_coco_ground_truth(gt)

@@ -200,8 +200,8 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
 
     Raises:
         AnnotationError: naming ``annotations[i]`` (or the section) when something is malformed: missing
-            keys, an unknown image or category id, a bbox that is not 4 finite numbers with w, h >= 0,
-            a negative or non-finite ``area``.
+            keys, a repeated annotation ``id``, an unknown image or category id, a bbox that is not 4 finite
+            numbers with w, h >= 0, a negative or non-finite ``area``.
     """
     data, path = _read_json(source, "ground truth")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
@@ -236,6 +236,8 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     if bad or bbox is None or crowd is None:
         i, msg = _first_bad(anns, img_index, cls_index, gt=True)
         raise AnnotationError(path, f"annotations[{i}]", msg)
+    ann_ids = [a.get("id") for a in anns]
+    _check_unique_ids(ann_ids, path)
     gt_xyxy, gt_box_area = _xywh_to_arrays(bbox)
     if any(v is None for v in area_raw):
         area_raw = [b if v is None else v for v, b in zip(area_raw, gt_box_area.tolist())]
@@ -258,8 +260,35 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
         gt_area=np.asarray(area, dtype=np.float64).reshape(-1),
         gt_crowd=crowd.astype(bool) if crowd.size else np.zeros(0, dtype=bool),
         path=path,
-        gt_zero_id=np.fromiter((_is_zero_id(a.get("id")) for a in anns), dtype=bool, count=len(anns)),
+        gt_zero_id=np.fromiter(map(_is_zero_id, ann_ids), dtype=bool, count=len(anns)),
     )
+
+
+def _check_unique_ids(ann_ids: list[Any], path: str) -> None:
+    """Raise naming the first annotation whose ``id`` repeats an earlier one (or is unhashable).
+
+    pycocotools indexes annotations by id, so a repeated id makes ``loadAnns`` return the last annotation
+    of that id twice and the other never: the GT it evaluates is not the file's. odkit refuses instead of
+    silently giving different numbers. Annotations without an ``id`` are not checked (odkit needs none).
+    """
+    present = [v for v in ann_ids if v is not None]
+    try:
+        if len(set(present)) == len(present):
+            return
+    except TypeError:
+        pass
+    seen: dict[Any, int] = {}
+    for i, v in enumerate(ann_ids):
+        if v is None:
+            continue
+        try:
+            first = seen.setdefault(v, i)
+        except TypeError:
+            raise AnnotationError(path, f"annotations[{i}]", f"id must be a number or a string; got {v!r}") from None
+        if first != i:
+            raise AnnotationError(
+                path, f"annotations[{i}]", f"annotation ids must be unique; id {v!r} is also annotations[{first}]'s"
+            )
 
 
 def _is_zero_id(value: object) -> bool:
