@@ -306,3 +306,17 @@ def _tiny_scenes(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]
 def test_hypothesis_scenes_equal_pycocotools(scene: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
     gt, results = scene
     _compare(gt, results, iou_thresholds=[0.1, 0.3, 0.5, 0.7, 0.9], max_dets=[1, 3, 100])
+
+
+def test_all_range_not_first_reads_all_in_mar_at_pr_curve_and_to_dict() -> None:
+    gt, results = make_scene(25, n_images=10)
+    default = evaluate_coco(gt, results)
+    ranges = {"small": (0.0, 32.0**2), "all": (0.0, 1e10), "large": (96.0**2, 1e10)}
+    moved = evaluate_coco(gt, results, COCOParams(area_ranges=ranges))
+    assert moved.map == default.map and moved.mar_100 == default.mar_100
+    for m in (1, 10, 100):
+        assert moved.mar_at(m) == default.mar_at(m) and not np.isnan(moved.mar_at(m))
+    assert moved.to_dict()["AR_at_max_dets"] == default.to_dict()["AR_at_max_dets"]
+    cid = default.class_ids[0]
+    np.testing.assert_array_equal(moved.pr_curve(cid)[1], default.pr_curve(cid)[1])
+    assert not np.isnan(moved.pr_curve(cid)[1]).all()

@@ -124,7 +124,8 @@ class MAPResult:
         """AR (area "all", all IoU thresholds) with ``max_dets`` detections per image; NaN if not evaluated."""
         if max_dets not in self.params.max_dets:
             return float("nan")
-        return mean_defined(self.recall[:, :, 0, self.params.max_dets.index(max_dets)])
+        a_all = self.params.area_labels.index("all")  # not necessarily the first range
+        return mean_defined(self.recall[:, :, a_all, self.params.max_dets.index(max_dets)])
 
     def pr_curve(self, class_id: Hashable, iou_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
         """The interpolated precision-recall curve of one class (area "all", largest max_dets).
@@ -139,7 +140,8 @@ class MAPResult:
         t = np.flatnonzero(self.params.iou_thresholds == iou_threshold)
         if k is None or t.size == 0:
             raise KeyError(f"no curve for class {class_id!r} at IoU {iou_threshold}")
-        return self.params.rec_thresholds.copy(), self.precision[t[0], :, k, 0, -1].copy()
+        a_all = self.params.area_labels.index("all")  # not necessarily the first range
+        return self.params.rec_thresholds.copy(), self.precision[t[0], :, k, a_all, -1].copy()
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON: ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl`` (undefined as None),
