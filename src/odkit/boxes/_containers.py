@@ -11,22 +11,17 @@ from typing import Any
 
 import numpy as np
 
+from odkit._arrays import readonly_copy
 from odkit._typing import ArrayLike
 from odkit.boxes._convert import box_area, box_convert, validate_boxes
 from odkit.boxes._formats import BoxFormat
 from odkit.errors import BoxFormatError
 
 
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
-
-
 def _vector(values: ArrayLike | None, n: int, dtype: Any, name: str, default: Any) -> np.ndarray:
     """A length-n read-only vector from ``values`` (or filled with ``default`` when None)."""
     if values is None:
-        return _frozen(np.full(n, default, dtype=dtype))
+        return readonly_copy(np.full(n, default, dtype=dtype))
     arr = np.asarray(values)
     if arr.ndim == 0 and n == 1:
         arr = arr.reshape(1)
@@ -37,7 +32,7 @@ def _vector(values: ArrayLike | None, n: int, dtype: Any, name: str, default: An
         if not_int.any():
             bad = int(np.flatnonzero(not_int)[0])
             raise BoxFormatError(f"{name}[{bad}] must be an integer; got {arr[bad]!r}")
-    return _frozen(arr.astype(dtype))
+    return readonly_copy(arr.astype(dtype))
 
 
 def _select(obj: Any, index: Any) -> dict[str, Any]:
@@ -69,7 +64,7 @@ class Boxes:
         fmt = BoxFormat.from_value(self.format)
         object.__setattr__(self, "format", fmt)
         arr = validate_boxes(self.data, fmt, "data")
-        object.__setattr__(self, "data", _frozen(arr.astype(np.float32)))
+        object.__setattr__(self, "data", readonly_copy(arr.astype(np.float32)))
         if self.image_hw is not None:
             object.__setattr__(self, "image_hw", (int(self.image_hw[0]), int(self.image_hw[1])))
 
@@ -107,7 +102,7 @@ class Detections:
     def __post_init__(self) -> None:
         boxes = validate_boxes(self.boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy")
         n = boxes.shape[0]
-        object.__setattr__(self, "boxes_xyxy", _frozen(boxes.astype(np.float32)))
+        object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes.astype(np.float32)))
         scores = _vector(self.scores, n, np.float32, "scores", 0.0)
         if not np.all(np.isfinite(scores)):
             i = int(np.flatnonzero(~np.isfinite(scores))[0])
@@ -153,11 +148,11 @@ class GroundTruth:
     def __post_init__(self) -> None:
         boxes = validate_boxes(self.boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy")
         n = boxes.shape[0]
-        object.__setattr__(self, "boxes_xyxy", _frozen(boxes.astype(np.float32)))
+        object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes.astype(np.float32)))
         object.__setattr__(self, "class_ids", _vector(self.class_ids, n, np.int64, "class_ids", 0))
         object.__setattr__(self, "iscrowd", _vector(self.iscrowd, n, np.bool_, "iscrowd", False))
         if self.area is None:
-            area = _frozen(box_area(boxes))
+            area = readonly_copy(box_area(boxes))
         else:
             area = _vector(self.area, n, np.float64, "area", 0.0)
             if not np.all(np.isfinite(area)) or np.any(area < 0):

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from odkit._arrays import readonly_copy
 from odkit._typing import ArrayLike
 from odkit.boxes import GroundTruth, box_area
 from odkit.errors import BoxFormatError, DatasetError
@@ -29,19 +30,13 @@ from odkit.errors import BoxFormatError, DatasetError
 _EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, copy=True)
-    arr.setflags(write=False)
-    return arr
-
-
 def _column(values: ArrayLike | None, n: int, dtype: Any, name: str, default: Any) -> np.ndarray:
     if values is None:
-        return _frozen(np.full(n, default, dtype=dtype))
+        return readonly_copy(np.full(n, default, dtype=dtype))
     arr = np.asarray(values)
     if arr.shape != (n,):
         raise BoxFormatError(f"{name} must have shape ({n},) to match boxes_xyxy; got {arr.shape}")
-    return _frozen(arr.astype(dtype))
+    return readonly_copy(arr.astype(dtype))
 
 
 @dataclass(frozen=True)
@@ -122,11 +117,11 @@ class ImageAnnotations:
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise BoxFormatError(f"boxes_xyxy must have shape (N, 4); got {boxes.shape}")
         n = boxes.shape[0]
-        object.__setattr__(self, "boxes_xyxy", _frozen(boxes))
+        object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes))
         object.__setattr__(self, "category_ids", _column(self.category_ids, n, np.int64, "category_ids", 0))
         object.__setattr__(self, "iscrowd", _column(self.iscrowd, n, np.bool_, "iscrowd", False))
         if self.area is None:
-            area = _frozen(np.abs(box_area(boxes)) if n else np.zeros(0))
+            area = readonly_copy(np.abs(box_area(boxes)) if n else np.zeros(0))
         else:
             area = _column(self.area, n, np.float64, "area", 0.0)
         object.__setattr__(self, "area", area)
