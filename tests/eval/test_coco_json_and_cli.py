@@ -196,3 +196,79 @@ def test_duplicate_annotation_ids_rejected() -> None:
     for a in gt["annotations"]:
         del a["id"]  # no ids at all: nothing to check
     load_coco_ground_truth(gt)
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"score": True}, r"results\[3\]: score must be a number, not a boolean"),
+        ({"bbox": [True, 0, 1, 1]}, r"results\[3\]: bbox must be \[x, y, w, h\] \(4 numbers, not booleans\)"),
+        ({"score": 10**400}, r"results\[3\]: score must be finite in float64"),
+        ({"bbox": [0, 0, 10**400, 1]}, r"results\[3\]: bbox must be finite in float64"),
+        ({"image_id": [1]}, r"results\[3\]: ids must be hashable"),
+        ({"category_id": {"a": 1}}, r"results\[3\]: ids must be hashable"),
+    ],
+)
+def test_bad_result_values_named_in_memory_and_from_file(
+    change: dict[str, Any], pattern: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gt, results = make_scene(0)
+    bad = _bad(results, 3, **change)
+    with pytest.raises(EvaluationError, match=pattern):
+        evaluate_coco(gt, bad)
+    gt_path, pred_path = tmp_path / "gt.json", tmp_path / "pred.json"
+    gt_path.write_text(json.dumps(gt))
+    pred_path.write_text(json.dumps(bad))
+    with pytest.raises(EvaluationError, match=pattern):
+        evaluate_coco(gt_path, pred_path)
+    assert main(["eval", str(gt_path), str(pred_path)]) == 1
+    assert "results[3]" in capsys.readouterr().err
+
+
+def test_integers_past_int64_are_numbers_when_float64_holds_them(tmp_path: Path) -> None:
+    gt, results = make_scene(0)
+    big = _bad(results, 3, score=2**64)
+    as_float = _bad(results, 3, score=float(2**64))
+    np.testing.assert_array_equal(
+        list(evaluate_coco(gt, big).stats.values()), list(evaluate_coco(gt, as_float).stats.values())
+    )
+    gt["annotations"][1]["area"] = 2**64  # finite: outside every area range, as in pycocotools
+    load_coco_ground_truth(gt)
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"iscrowd": 0.5}, r"annotations\[2\]: iscrowd must be 0, 1, true or false; got 0.5"),
+        ({"iscrowd": 2}, r"annotations\[2\]: iscrowd must be 0, 1, true or false; got 2"),
+        ({"iscrowd": "1"}, r"annotations\[2\]: iscrowd must be 0, 1, true or false"),
+        ({"area": True}, r"annotations\[2\]: area must be a number, not a boolean"),
+        ({"area": 10**400}, r"annotations\[2\]: area must be finite in float64"),
+        ({"bbox": [0, False, 3, 4]}, r"annotations\[2\]: bbox must be .*not booleans"),
+        ({"bbox": [0, 0, 10**400, 4]}, r"annotations\[2\]: bbox must be finite"),
+    ],
+)
+def test_bad_gt_values_named(change: dict[str, Any], pattern: str, tmp_path: Path) -> None:
+    gt, _ = make_scene(0)
+    gt["annotations"][2].update(change)
+    with pytest.raises(AnnotationError, match=pattern):
+        load_coco_ground_truth(gt)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with pytest.raises(AnnotationError, match=pattern):
+        load_coco_ground_truth(path)
+
+
+def test_iscrowd_booleans_and_integral_floats_accepted() -> None:
+    gt, results = make_scene(0)
+    ints = evaluate_coco(gt, results)
+    for a in gt["annotations"]:
+        a["iscrowd"] = bool(a.get("iscrowd", 0)) if a["id"] % 2 else float(a.get("iscrowd", 0))
+    np.testing.assert_array_equal(list(evaluate_coco(gt, results).stats.values()), list(ints.stats.values()))
+
+
+def test_unhashable_image_id_in_gt_named() -> None:
+    gt, _ = make_scene(0)
+    gt["images"][1]["id"] = [2]
+    with pytest.raises(AnnotationError, match=r"images\[1\]: id must be a number or a string; got \[2\]"):
+        load_coco_ground_truth(gt)

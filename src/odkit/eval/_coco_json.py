@@ -10,8 +10,10 @@ from __future__ import annotations
 import gc
 import json
 import math
+import numbers
 import os
 from collections.abc import Hashable, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -24,7 +26,9 @@ __all__ = ["CocoDetections", "CocoGroundTruth", "load_coco_ground_truth", "load_
 PathOrData = str | os.PathLike[str] | dict[str, Any] | list[Any]
 
 
-def _read_json(source: Any, what: str) -> tuple[Any, str]:
+def _read_json(source: Any, what: str) -> tuple[Any, str, bool]:
+    """``(data, path for messages, may_hold_bools)``: a file whose text has no ``true`` / ``false`` holds no
+    JSON boolean, which spares scanning every number's type (parsed data passed in is always scanned)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         # JSON objects hold no reference cycles, but building a million of them triggers the cyclic GC
@@ -33,7 +37,9 @@ def _read_json(source: Any, what: str) -> tuple[Any, str]:
         gc.disable()
         try:
             with open(path, "rb") as f:
-                return json.load(f), path
+                raw = f.read()
+            may_hold_bools = b"true" in raw or b"false" in raw
+            return json.loads(raw), path, may_hold_bools
         except json.JSONDecodeError as exc:
             raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
         except OSError as exc:
@@ -41,7 +47,7 @@ def _read_json(source: Any, what: str) -> tuple[Any, str]:
         finally:
             if gc_was_enabled:
                 gc.enable()
-    return source, f"<{what}>"
+    return source, f"<{what}>", True
 
 
 def _sorted_ids(ids: Sequence[Hashable]) -> list[Hashable]:
@@ -105,14 +111,48 @@ def _xywh_to_arrays(bbox_xywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([x, y, x + w, y + h], axis=1), w * h
 
 
-def _numeric_array(values: list[Any], shape_tail: tuple[int, ...], allow_bool: bool = False) -> np.ndarray | None:
-    """float64 array of ``values`` when every item is a real number (bools only if allowed), else None."""
+_BOOL_TYPES = (bool, np.bool_)
+
+
+def _item_types(values: list[Any], nested: bool) -> set[type] | None:
+    """The types of the items of ``values`` (of the items of its items when ``nested``); None when a nested
+    value is not a list or tuple."""
+    if nested:
+        if not set(map(type, values)) <= {list, tuple}:
+            return None
+        return set(map(type, chain.from_iterable(values)))
+    return set(map(type, values))
+
+
+def _numeric_array(
+    values: list[Any], shape_tail: tuple[int, ...], check_bools: bool, allow_bool: bool = False
+) -> np.ndarray | None:
+    """float64 array of ``values`` when every item is a real number that is finite in float64 or an
+    overflow to be reported (bools only if allowed), else None (the caller then names the bad entry).
+
+    ``np.array`` turns ``True`` among numbers into 1 silently, so unless bools are allowed, or the caller
+    knows there are none (``check_bools=False``), the item types are scanned for them.
+    """
     if not values:
         return np.zeros((0, *shape_tail), dtype=np.float64)
+    if check_bools and not allow_bool:
+        types = _item_types(values, nested=bool(shape_tail))
+        if types is None or any(t in types for t in _BOOL_TYPES):
+            return None
     try:
         arr = np.array(values)
     except (ValueError, TypeError):
         return None
+    if arr.dtype.kind in "uO":
+        # integers past int64 (2**64, 10**400): exact numbers, kept when float64 holds them; strings, None
+        # or ragged rows stay invalid
+        types = _item_types(values, nested=bool(shape_tail))
+        if types is None or not all(issubclass(t, numbers.Real) and not issubclass(t, _BOOL_TYPES) for t in types):
+            return None
+        try:
+            arr = np.array(values, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            return None
     if (
         arr.dtype.kind not in ("bif" if allow_bool else "if")
         or arr.shape[1:] != shape_tail
@@ -127,7 +167,10 @@ def _lookup(raw: list[Any], ids: list[Hashable], index: dict[Hashable, int]) -> 
     unknown (the caller then scans for the first bad entry)."""
     if not raw:
         return np.zeros(0, dtype=np.int64)
-    arr = np.array(raw) if all(type(v) is int for v in ids[:1]) else None
+    try:
+        arr = np.array(raw) if all(type(v) is int for v in ids[:1]) else None
+    except (ValueError, TypeError):  # ragged or odd ids: the per-entry lookup below names them
+        arr = None
     if arr is not None and arr.dtype.kind == "i" and arr.ndim == 1:
         keys = np.array(ids)
         if keys.dtype.kind == "i" and np.all(keys[1:] > keys[:-1]):
@@ -156,27 +199,43 @@ def _check_entry(entry: Any, img_index: dict[Hashable, int], cls_index: dict[Has
     except TypeError:
         return f"ids must be hashable; got image_id={entry['image_id']!r}, category_id={entry['category_id']!r}"
     bbox = entry["bbox"]
-    if (
-        not isinstance(bbox, (list, tuple))
-        or len(bbox) != 4
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
-    ):
-        return f"bbox must be [x, y, w, h] (4 numbers); got {bbox!r}"
-    if not all(math.isfinite(v) for v in bbox):
-        return f"bbox must be finite; got {bbox!r}"
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+        has_bool = isinstance(bbox, (list, tuple)) and any(isinstance(v, _BOOL_TYPES) for v in bbox)
+        extra = ", not booleans" if has_bool else ""
+        return f"bbox must be [x, y, w, h] (4 numbers{extra}); got {bbox!r}"
+    if not all(_is_finite(v) for v in bbox):
+        return f"bbox must be finite in float64; got {bbox!r}"
     if bbox[2] < 0 or bbox[3] < 0:
         return f"bbox has a negative width or height: {bbox!r}"
     for key in ("score",) if not gt else ("area", "iscrowd"):
         if gt and key not in entry:
             continue
         v = entry[key]
-        if not isinstance(v, (int, float)) or (isinstance(v, bool) and key != "iscrowd"):
-            return f"{key} must be a number; got {v!r}"
-        if not math.isfinite(v):
-            return f"{key} must be finite; got {v!r}"
+        if key == "iscrowd":
+            if not (isinstance(v, _BOOL_TYPES) or (_is_number(v) and v in (0, 1))):
+                return f"iscrowd must be 0, 1, true or false; got {v!r}"
+            continue
+        if not _is_number(v):
+            extra = ", not a boolean" if isinstance(v, _BOOL_TYPES) else ""
+            return f"{key} must be a number{extra}; got {v!r}"
+        if not _is_finite(v):
+            return f"{key} must be finite in float64; got {v!r}"
         if key == "area" and v < 0:
             return f"area must be >= 0; got {v!r}"
     return ""
+
+
+def _is_number(value: Any) -> bool:
+    """A real number that is not a boolean (numpy scalars included)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, _BOOL_TYPES)
+
+
+def _is_finite(value: Any) -> bool:
+    """Finite once stored as float64: ``10**400`` is not (``math.isfinite`` would raise OverflowError)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _first_bad(
@@ -203,7 +262,7 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
             keys, a repeated annotation ``id``, an unknown image or category id, a bbox that is not 4 finite
             numbers with w, h >= 0, a negative or non-finite ``area``.
     """
-    data, path = _read_json(source, "ground truth")
+    data, path, check_bools = _read_json(source, "ground truth")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise AnnotationError(path, None, "expected a COCO instances object with an 'images' list")
     cats = data.get("categories")
@@ -217,7 +276,13 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
         raw_cls = {c["id"]: str(c.get("name", c["id"])) for c in cats}
     except (KeyError, TypeError) as exc:
         raise AnnotationError(path, "images/categories", f"every image and category needs an 'id' ({exc})") from None
-    if len(set(raw_img_ids)) != len(raw_img_ids):
+    try:
+        unique_img_ids = len(set(raw_img_ids)) == len(raw_img_ids)
+    except TypeError:
+        i = _first_unhashable(raw_img_ids)
+        msg = f"id must be a number or a string; got {raw_img_ids[i]!r}"
+        raise AnnotationError(path, f"images[{i}]", msg) from None
+    if not unique_img_ids:
         raise AnnotationError(path, "images", "image ids must be unique")
     image_ids = _sorted_ids(raw_img_ids)
     class_ids = _sorted_ids(list(raw_cls))
@@ -228,8 +293,8 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     try:
         gt_image = np.fromiter((img_index[a["image_id"]] for a in anns), dtype=np.int64, count=len(anns))
         gt_class = np.fromiter((cls_index[a["category_id"]] for a in anns), dtype=np.int64, count=len(anns))
-        bbox = _numeric_array([a["bbox"] for a in anns], (4,))
-        crowd = _numeric_array([a.get("iscrowd", 0) for a in anns], (), allow_bool=True)
+        bbox = _numeric_array([a["bbox"] for a in anns], (4,), check_bools)
+        crowd = _numeric_array([a.get("iscrowd", 0) for a in anns], (), check_bools, allow_bool=True)
         area_raw = [a.get("area") for a in anns]
     except (KeyError, TypeError):
         bad = True
@@ -241,11 +306,14 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
     gt_xyxy, gt_box_area = _xywh_to_arrays(bbox)
     if any(v is None for v in area_raw):
         area_raw = [b if v is None else v for v, b in zip(area_raw, gt_box_area.tolist())]
-    area = _numeric_array(area_raw, ())
+    area = _numeric_array(area_raw, (), check_bools)
     if area is None:
         i, msg = _first_bad(anns, img_index, cls_index, gt=True)
         raise AnnotationError(path, f"annotations[{i}]", msg)
     bad_rows = ~np.isfinite(bbox).all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0) | ~np.isfinite(area) | (area < 0)
+    # pycocotools ignores a GT when bool(iscrowd) but matches crowd-style when int(iscrowd): 0.5 would be
+    # ignored and matched as a normal box; only 0 / 1 / true / false have one reading
+    bad_rows |= (crowd != 0) & (crowd != 1)
     if bad_rows.any():
         i = int(np.flatnonzero(bad_rows)[0])
         raise AnnotationError(path, f"annotations[{i}]", _check_entry(anns[i], img_index, cls_index, True))
@@ -262,6 +330,15 @@ def load_coco_ground_truth(source: PathOrData) -> CocoGroundTruth:
         path=path,
         gt_zero_id=np.fromiter(map(_is_zero_id, ann_ids), dtype=bool, count=len(anns)),
     )
+
+
+def _first_unhashable(values: list[Any]) -> int:
+    for i, v in enumerate(values):
+        try:
+            hash(v)
+        except TypeError:
+            return i
+    raise AssertionError("set() failed but every value hashes")  # internal invariant
 
 
 def _check_unique_ids(ann_ids: list[Any], path: str) -> None:
@@ -314,7 +391,7 @@ def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections
             category id not in the GT's categories, a bbox that is not 4 finite numbers, a negative
             width or height, a score that is not a finite number. Nothing is dropped silently.
     """
-    data, path = _read_json(source, "results")
+    data, path, check_bools = _read_json(source, "results")
     if not isinstance(data, list):
         raise EvaluationError(f"{path}: expected a list of result objects, got {type(data).__name__}")
     img_index = {v: i for i, v in enumerate(gt.image_ids)}
@@ -323,8 +400,8 @@ def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections
     try:
         det_image = _lookup(list(map(itemgetter("image_id"), data)), gt.image_ids, img_index)
         det_class = _lookup(list(map(itemgetter("category_id"), data)), gt.class_ids, cls_index)
-        bbox = _numeric_array(list(map(itemgetter("bbox"), data)), (4,))
-        score = _numeric_array(list(map(itemgetter("score"), data)), ())
+        bbox = _numeric_array(list(map(itemgetter("bbox"), data)), (4,), check_bools)
+        score = _numeric_array(list(map(itemgetter("score"), data)), (), check_bools)
         if det_image is not None and det_class is not None and bbox is not None and score is not None:
             arrays = (det_image, det_class, bbox, score)
     except (KeyError, TypeError):
