@@ -81,3 +81,23 @@ def test_cli_warns_and_offers_the_correct_reading(tmp_path: Path, capsys: pytest
     assert main([*args, "--zero-id-matches", "--json", str(tmp_path / "b.json")]) == 0
     assert "warning" not in capsys.readouterr().err
     assert json.loads((tmp_path / "b.json").read_text())["AP"] == 1.0
+
+
+@pytest.mark.parametrize("zero", ["0", "0.0", "-0", 0.0, -0.0, False])
+def test_string_and_float_zero_ids_equal_pycocotools(zero: Any) -> None:
+    gt, results = _two_objects()
+    gt["annotations"][0]["id"] = zero
+    gt["annotations"][1]["id"] = "1" if isinstance(zero, str) else 1
+    with pytest.warns(UserWarning, match="annotation has id 0"):
+        ours = evaluate_coco(gt, results)
+    ref = pycoco_eval(gt, results)
+    np.testing.assert_allclose(list(ours.stats.values()), nan_for_minus_one(ref.stats), rtol=0, atol=1e-12)
+
+
+def test_non_numeric_string_ids_are_evaluated() -> None:
+    # pycocotools fails on these (it stores matched ids in a float array); odkit needs no id and goes on
+    gt, results = _two_objects()
+    gt["annotations"][0]["id"], gt["annotations"][1]["id"] = "a0", "b1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate_coco(gt, results).map == 1.0

@@ -369,8 +369,19 @@ def _check_unique_ids(ann_ids: list[Any], path: str) -> None:
 
 
 def _is_zero_id(value: object) -> bool:
-    """True for an id pycocotools' float ``dtm`` array would store as 0 (0, 0.0, False)."""
-    return isinstance(value, (int, float)) and value == 0
+    """True for an id pycocotools' float ``dtm`` array would store as 0: 0, 0.0, -0.0, False, and strings
+    numpy parses as zero ("0", "0.0", "-0", " 0 ").
+
+    A string id that is not a number ("a1") would make pycocotools itself fail (``float("a1")`` when it
+    stores the match); odkit does not need the id to evaluate, so it keeps evaluating and reads the id
+    as non-zero.
+    """
+    if isinstance(value, str):
+        try:
+            return float(value) == 0
+        except ValueError:
+            return False
+    return isinstance(value, numbers.Real) and value == 0
 
 
 def load_coco_results(source: PathOrData, gt: CocoGroundTruth) -> CocoDetections:
