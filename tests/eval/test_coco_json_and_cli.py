@@ -272,3 +272,35 @@ def test_unhashable_image_id_in_gt_named() -> None:
     gt["images"][1]["id"] = [2]
     with pytest.raises(AnnotationError, match=r"images\[1\]: id must be a number or a string; got \[2\]"):
         load_coco_ground_truth(gt)
+
+
+@pytest.mark.parametrize("flag", ["--json", "--report"])
+def test_cli_unwritable_output_is_an_error_before_evaluating(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gt_path, pred_path = _write(tmp_path)
+    import odkit.eval
+
+    def not_called(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("evaluated despite an unwritable output path")
+
+    monkeypatch.setattr(odkit.eval.COCOEvaluator, "from_coco", not_called)
+    for bad in (gt_path / "out.json", gt_path / "deeper" / "out.json", tmp_path):
+        assert main(["eval", str(gt_path), str(pred_path), flag, str(bad)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: cannot write {flag} {bad}") and "Traceback" not in err
+
+
+def test_cli_write_failure_after_evaluating_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gt_path, pred_path = _write(tmp_path)
+
+    def fail(self: Path, *args: Any, **kwargs: Any) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_text", fail)
+    out = tmp_path / "out.json"
+    assert main(["eval", str(gt_path), str(pred_path), "--json", str(out)]) == 1
+    assert f"error: cannot write {out}: Permission denied" in capsys.readouterr().err
+    assert not out.exists()

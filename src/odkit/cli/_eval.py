@@ -77,6 +77,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # an unwritable --json / --report path is found before a long evaluation, not after it
+    for flag, out_path in (("--json", args.json), ("--report", args.report)):
+        problem = _unwritable(out_path) if out_path is not None else ""
+        if problem:
+            print(f"error: cannot write {flag} {out_path}: {problem}", file=sys.stderr)
+            return 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         evaluator = COCOEvaluator.from_coco(
@@ -98,13 +104,38 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"{name:<16} {errors['counts'][name]:>8d} {100 * delta:>8.2f}")
         out["errors"] = {"AP50": errors["ap"], "counts": errors["counts"], "delta_ap": errors["delta_ap"]}
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        os.replace(tmp, args.json)
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.json.with_name(args.json.name + ".tmp")
+            tmp.write_text(json.dumps(out, indent=1))
+            os.replace(tmp, args.json)
+        except OSError as exc:
+            print(f"error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"wrote {args.json}")
     if args.report is not None:
         from odkit.report import write_evaluation_report
 
-        print(f"wrote {write_evaluation_report(args.report, evaluator, result, title=f'odkit eval: {args.pred.name}')}")
+        try:
+            written = write_evaluation_report(args.report, evaluator, result, title=f"odkit eval: {args.pred.name}")
+        except OSError as exc:
+            print(f"error: cannot write {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {written}")
     return 0
+
+
+def _unwritable(path: Path) -> str:
+    """Why ``path`` cannot be written as a file (its missing parents created), or '' when it looks writable."""
+    if path.is_dir():
+        return "it is a directory"
+    parent = path.parent
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{parent} is not writable"
+    return ""
