@@ -127,3 +127,24 @@ def test_round_trip_through_any_format(boxes_xyxy: np.ndarray, via: BoxFormat) -
 def test_area_is_invariant_under_format_changes(boxes_xyxy: np.ndarray) -> None:
     wh = box_convert(boxes_xyxy, "xyxy", "xywh")[:, 2:]
     np.testing.assert_allclose(box_area(boxes_xyxy), wh[:, 0] * wh[:, 1], rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "row"),
+    [
+        ("xyxy", [0.0, 0.0, 2e154, 2e154]),
+        ("xyxy", [-1e308, 0.0, 1e308, 0.0]),  # width overflows to inf, even with zero height
+        ("xywh", [0.0, 0.0, 1e200, 1e200]),
+        ("cxcywh", [0.0, 0.0, 1e160, 1e160]),
+    ],
+)
+def test_box_area_overflow_is_rejected_naming_the_row(fmt: str, row: list[float]) -> None:
+    boxes = np.array([[0.0, 0.0, 1.0, 1.0], row])
+    with pytest.raises(BoxFormatError, match=r"boxes\[1\] .*box area overflows float64"):
+        validate_boxes(boxes, fmt)
+
+
+def test_huge_but_representable_boxes_are_valid() -> None:
+    # coordinates may be huge; only width * height has to fit (with room for a union)
+    validate_boxes(np.array([[1e300, 1e300, 1e300, 1e300], [0.0, 0.0, 1e150, 1e150], [-1e307, 0, 1e307, 4.0]]))
+    validate_boxes(np.array([[0, 0, 3e38, 3e38]], dtype=np.float32))  # float32 areas fit float64

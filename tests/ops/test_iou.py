@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,37 @@ def test_bad_input_errors_name_the_row(name: str) -> None:
         fn(good, np.ones((2, 5)))
     with pytest.raises(OdkitError):
         fn(np.array([["a", "b", "c", "d"]]), good)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_boxes_whose_area_overflows_are_rejected(name: str) -> None:
+    fn = OPS[name][0]
+    huge = np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 2e154, 2e154]])
+    with pytest.raises(BoxFormatError, match=r"boxes1_xyxy\[1\].*box area overflows float64"):
+        fn(huge, huge[:1])
+    with pytest.raises(BoxFormatError, match=r"boxes2_xyxy\[1\].*box area overflows float64"):
+        fn(huge[:1], huge)
+
+
+def test_largest_accepted_boxes_give_defined_iou() -> None:
+    side = float(np.sqrt(np.finfo(np.float64).max / 2)) * (1 - 1e-12)
+    a = np.array([[0.0, 0.0, side, side], [0.0, 0.0, side, side / 2]])
+    out = box_iou(a, a)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, [[1.0, 0.5], [0.5, 1.0]], rtol=1e-12)
+
+
+def test_far_apart_boxes_at_huge_coordinates_give_defined_giou_diou_ciou() -> None:
+    # the enclosing box area / diagonal overflow float64 here; the penalties are ratios and stay defined
+    a = np.array([[-1e300, -1e300, -1e300 + 1e7, -1e300 + 1e7], [1e307, 1e307, 1e307, 1e307], [-1e307, 0, 1e307, 1]])
+    b = np.array([[1e300, 1e300, 1e300 + 1e7, 1e300 + 1e7], [-1e307, -1e307, -1e307, -1e307], [0, 0, 1, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fn in (generalized_box_iou, distance_box_iou, complete_box_iou):
+            out = fn(a, b)
+            assert np.all(np.isfinite(out)) and out.shape == (3, 3)
+            np.testing.assert_array_equal(fn(a, b, aligned=True), np.diag(out))
+        np.testing.assert_allclose(generalized_box_iou(a, b, aligned=True)[:2], [-1.0, -1.0], atol=1e-12)
+        np.testing.assert_allclose(distance_box_iou(a, b, aligned=True)[:2], [-1.0, -1.0], atol=1e-12)
+        # the wide flat box contains b's centre row: DIoU penalty (0.5^2 + 0.5^2) / (2e307^2 + 1) ~ 0
+        assert distance_box_iou(a[2:], b[2:], aligned=True)[0] == pytest.approx(box_iou(a[2:], b[2:], aligned=True)[0])

@@ -32,11 +32,17 @@ def _float_dtype(arr: np.ndarray) -> np.dtype:
     return arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
 
 
+#: Largest box area (px^2) ops accept: the sum of two such areas (an IoU union) is still finite in float64.
+MAX_BOX_AREA = float(np.finfo(np.float64).max) / 2
+
+
 def validate_boxes(boxes: ArrayLike, fmt: BoxFormat | str = BoxFormat.XYXY, name: str = "boxes") -> np.ndarray:
     """Check boxes and return them as an (N, 4) array (the input itself when nothing needed changing).
 
-    Checks: shape (N, 4), real dtype, finite values, and no negative extent
-    (``x_max >= x_min`` and ``y_max >= y_min`` for xyxy; ``w >= 0`` and ``h >= 0`` otherwise).
+    Checks: shape (N, 4), real dtype, finite values, no negative extent
+    (``x_max >= x_min`` and ``y_max >= y_min`` for xyxy; ``w >= 0`` and ``h >= 0`` otherwise), and a
+    width * height that float64 holds with room for a union (at most :data:`MAX_BOX_AREA`, ~9e307;
+    coordinates themselves may be as large as float64 allows).
     Zero-size boxes are valid here (their IoU is 0).
 
     Raises:
@@ -58,6 +64,22 @@ def validate_boxes(boxes: ArrayLike, fmt: BoxFormat | str = BoxFormat.XYXY, name
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise BoxFormatError(f"{name}[{i}] ({fmt.value}) has {what}: {arr[i].tolist()}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize >= 8 and arr.shape[0]:
+        # float16/32 and integer boxes cannot get there; float64 ones can: past ~1e154 a width times a height
+        # is inf, and IoU becomes inf - inf = NaN (NMS results then depend on the code path)
+        if fmt.layout == "xyxy":
+            with np.errstate(over="ignore"):
+                w, h = arr[:, 2] - arr[:, 0], arr[:, 3] - arr[:, 1]
+        else:
+            w, h = arr[:, 2], arr[:, 3]
+        with np.errstate(over="ignore", invalid="ignore"):
+            too_big = ~(w * h <= MAX_BOX_AREA)
+        if too_big.any():
+            i = int(np.flatnonzero(too_big)[0])
+            raise BoxFormatError(
+                f"{name}[{i}] ({fmt.value}): box area overflows float64 (width * height must be at most "
+                f"{MAX_BOX_AREA:.3g} so that a union of two boxes stays finite): {arr[i].tolist()}"
+            )
     return arr
 
 

@@ -119,6 +119,25 @@ def _enclosing_and_centers(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
     return cw, ch, dx * dx + dy * dy
 
 
+def _safe_penalties(a: np.ndarray, b: np.ndarray, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GIoU's ``(C - U) / C`` and DIoU's ``d^2 / c^2`` for boxes so far apart that ``C``, ``c^2`` or ``d^2``
+    overflow float64 (the plain formulas then give inf / inf = NaN). Both are ratios, so they are computed
+    on halved lengths (which cannot overflow) divided by the larger enclosing half side."""
+    cw = np.maximum(a[..., 2], b[..., 2]) / 2 - np.minimum(a[..., 0], b[..., 0]) / 2
+    ch = np.maximum(a[..., 3], b[..., 3]) / 2 - np.minimum(a[..., 1], b[..., 1]) / 2
+    dx = (a[..., 0] / 2 - b[..., 0] / 2) / 2 + (a[..., 2] / 2 - b[..., 2] / 2) / 2
+    dy = (a[..., 1] / 2 - b[..., 1] / 2) / 2 + (a[..., 3] / 2 - b[..., 3] / 2) / 2
+    side = np.maximum(cw, ch)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        u_over_c = np.where((cw > 0) & (ch > 0), ((union / 4) / np.where(cw > 0, cw, 1)) / np.where(ch > 0, ch, 1), 1)
+        giou_penalty = 1 - np.minimum(u_over_c, 1.0)
+        scale = np.where(side > 0, side, 1.0)
+        diou_penalty = np.where(
+            side > 0, ((dx / scale) ** 2 + (dy / scale) ** 2) / ((cw / scale) ** 2 + (ch / scale) ** 2), 0.0
+        )
+    return giou_penalty, diou_penalty
+
+
 def generalized_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
     """GIoU = IoU - (C - U) / C, with C the enclosing box area (Rezatofighi et al. 2019).
 
@@ -127,9 +146,14 @@ def generalized_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, align
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
-    cw, ch, _ = _enclosing_and_centers(a, b)
-    enclosing = cw * ch
-    return _safe_divide(inter, union) - _safe_divide(enclosing - union, enclosing)
+    iou = _safe_divide(inter, union)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cw, ch, _ = _enclosing_and_centers(a, b)
+        enclosing = cw * ch
+        penalty = _safe_divide(enclosing - union, enclosing)
+    if not np.isfinite(enclosing).all():  # boxes far apart at huge coordinates: C overflows
+        penalty = np.where(np.isfinite(enclosing), penalty, _safe_penalties(a, b, union)[0])
+    return iou - penalty
 
 
 def distance_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
@@ -140,8 +164,18 @@ def distance_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned:
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
-    cw, ch, dist2 = _enclosing_and_centers(a, b)
-    return _safe_divide(inter, union) - _safe_divide(dist2, cw * cw + ch * ch)
+    return _safe_divide(inter, union) - _diou_penalty(a, b, union)
+
+
+def _diou_penalty(a: np.ndarray, b: np.ndarray, union: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        cw, ch, dist2 = _enclosing_and_centers(a, b)
+        diag2 = cw * cw + ch * ch
+        penalty = _safe_divide(dist2, diag2)
+    if not (np.isfinite(diag2).all() and np.isfinite(dist2).all()):  # huge coordinates: squares overflow
+        ok = np.isfinite(diag2) & np.isfinite(dist2)
+        penalty = np.where(ok, penalty, _safe_penalties(a, b, union)[1])
+    return penalty
 
 
 def complete_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
@@ -156,8 +190,7 @@ def complete_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned:
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
     iou = _safe_divide(inter, union)
-    cw, ch, dist2 = _enclosing_and_centers(a, b)
-    diou = iou - _safe_divide(dist2, cw * cw + ch * ch)
+    diou = iou - _diou_penalty(a, b, union)
     ang_a = np.arctan2(a[..., 2] - a[..., 0], a[..., 3] - a[..., 1])
     ang_b = np.arctan2(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
     v = (4 / np.pi**2) * (ang_b - ang_a) ** 2
