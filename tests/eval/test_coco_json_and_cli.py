@@ -304,3 +304,24 @@ def test_cli_write_failure_after_evaluating_is_an_error(
     assert main(["eval", str(gt_path), str(pred_path), "--json", str(out)]) == 1
     assert f"error: cannot write {out}: Permission denied" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_float32_container_scores_can_tie_where_json_float64_scores_do_not() -> None:
+    # documented in COCOEvaluator: Detections hold float32 scores, a results file float64 ones
+    from odkit.boxes import Detections, GroundTruth
+    from odkit.eval import COCOEvaluator
+
+    gt = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100}],
+    }
+    boxes_xywh = [[0, 0, 10, 10], [0, 0, 10, 6]]  # the first is exact, the second IoU 0.6
+    scores = [0.5, 0.5 + 1e-9]  # distinct in float64, equal in float32
+    results = [{"image_id": 1, "category_id": 1, "bbox": b, "score": s} for b, s in zip(boxes_xywh, scores)]
+    from_json = evaluate_coco(gt, results)
+    dets = Detections([[0, 0, 10, 10], [0, 0, 10, 6]], scores, [1, 1])
+    from_containers = COCOEvaluator(class_ids=[1]).update([dets], [GroundTruth([[0, 0, 10, 10]], [1])], [1]).compute()
+    assert from_containers.map == pytest.approx(1.0) and from_json.map < 0.9  # JSON ranks the poor box first
+    tied = [{**r, "score": float(np.float32(r["score"]))} for r in results]
+    assert evaluate_coco(gt, tied).map == from_containers.map

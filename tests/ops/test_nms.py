@@ -313,3 +313,36 @@ def test_far_away_degenerate_box_raises_no_warning() -> None:
         warnings.simplefilter("error")
         assert nms(boxes, [0.5, 0.9, 0.1], 0.5).tolist() == [1, 0]
         assert nms(boxes, [0.5, 0.9, 0.1], 5e-324).tolist() == [1, 0]
+
+
+def test_boxes_whose_area_overflows_are_rejected_by_every_nms() -> None:
+    boxes = np.array([[0.0, 0, 1, 1], [0, 0, 2e154, 2e154], [0, 0, 1, 1]])
+    for call in (
+        lambda: nms(boxes, [0.9, 0.8, 0.7], 0.5),
+        lambda: batched_nms(boxes, [0.9, 0.8, 0.7], [0, 0, 1], 0.5),
+        lambda: soft_nms(boxes, [0.9, 0.8, 0.7], 0.5),
+    ):
+        with pytest.raises(BoxFormatError, match=r"boxes_xyxy\[1\].*box area overflows float64"):
+            call()
+
+
+@pytest.mark.parametrize("n", [3, 600])  # the plain loop and the blocked kernel
+def test_largest_accepted_boxes_same_result_on_both_paths(n: int) -> None:
+    rng = np.random.default_rng(7)
+    side = float(np.sqrt(np.finfo(np.float64).max / 2)) * (1 - 1e-12)
+    frac = np.sort(rng.random((n, 2)), axis=1)
+    boxes = np.stack([np.zeros(n), np.zeros(n), frac[:, 1] * side, frac[:, 1] * side], axis=1)
+    scores = rng.random(n)
+    for thr in (0.3, 0.5, 0.9):
+        assert nms(boxes, scores, thr).tolist() == ref.nms(boxes.tolist(), scores.tolist(), thr)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_score_threshold_raises(bad: float) -> None:
+    boxes, scores = np.array([[0.0, 0, 1, 1]]), np.array([0.5])
+    with pytest.raises(ValueError, match="score_threshold must be a finite number"):
+        nms(boxes, scores, 0.5, score_threshold=bad)
+    with pytest.raises(ValueError, match="score_threshold must be a finite number"):
+        batched_nms(boxes, scores, [0], 0.5, score_threshold=bad)
+    with pytest.raises(ValueError, match="score_threshold must be a finite number"):
+        soft_nms(boxes, scores, 0.5, score_threshold=bad)

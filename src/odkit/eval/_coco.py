@@ -59,6 +59,11 @@ class COCOEvaluator:
     is reproduced for COCO files, with a warning (see :meth:`from_coco`); containers carry no annotation ids,
     so :meth:`update` never meets it.
 
+    Scores: :class:`~odkit.boxes.Detections` hold float32 scores, while a COCO results file (read by
+    :meth:`from_coco`) keeps float64 ones. Distinct float64 scores closer than float32's resolution (about
+    7 significant digits) tie after the cast, and ties are broken by input order, so feeding the same
+    detections as containers or as JSON can rank them differently and give slightly different numbers.
+
     Args:
         params: thresholds, ``max_dets`` and area ranges; the default is pycocotools' bbox setup.
         class_ids: the categories to evaluate (as the GT file's ``categories``). When given, any other
@@ -359,6 +364,8 @@ class COCOEvaluator:
                 stores matches as annotation ids and reads 0 as "unmatched". On by default so the numbers
                 equal pycocotools'; a warning says when it applies. False counts such matches as true
                 positives (the correct reading; renumbering the annotations from 1 does the same).
+                String ids that read as 0 ("0", "0.0", "-0") count as 0, as in pycocotools' float array;
+                other non-numeric string ids (on which pycocotools itself fails) are evaluated normally.
         """
         gt = load_coco_ground_truth(ground_truth)
         dt = load_coco_results(results, gt)

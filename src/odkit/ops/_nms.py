@@ -28,7 +28,11 @@ _LOOP_KEPT = 64  # ... for this many kept boxes (it costs one pass over the surv
 
 
 def _check_inputs(
-    boxes_xyxy: ArrayLike, scores: ArrayLike, iou_threshold: float, max_det: int | None
+    boxes_xyxy: ArrayLike,
+    scores: ArrayLike,
+    iou_threshold: float,
+    max_det: int | None,
+    score_threshold: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     boxes = validate_boxes(boxes_xyxy, "xyxy", "boxes_xyxy")
     sc = np.asarray(scores)
@@ -42,6 +46,9 @@ def _check_inputs(
         raise BoxFormatError(f"scores[{i}] must be finite; got {float(sc[i])}")
     if not 0.0 <= float(iou_threshold) <= 1.0:
         raise ValueError(f"iou_threshold must be in [0, 1]; got {iou_threshold}")
+    if score_threshold is not None and not np.isfinite(float(score_threshold)):
+        # NaN would compare False with every score and silently drop them all
+        raise ValueError(f"score_threshold must be a finite number or None; got {score_threshold}")
     if max_det is not None and int(max_det) < 0:
         raise ValueError(f"max_det must be >= 0 or None; got {max_det}")
     return boxes.astype(np.float64, copy=False), sc
@@ -138,9 +145,12 @@ def nms(
         (K,) int64 indices into the inputs, by descending score.
 
     Raises:
-        BoxFormatError: on shapes that disagree, NaN values or boxes with x_max < x_min.
+        BoxFormatError: on shapes that disagree, NaN values, boxes with x_max < x_min or whose area
+            overflows float64.
+        ValueError: an ``iou_threshold`` outside [0, 1], a non-finite ``score_threshold`` (NaN would drop
+            every box silently) or a negative ``max_det``.
     """
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
     return _greedy(boxes, _candidates(sc, score_threshold), float(iou_threshold), max_det)
 
 
@@ -163,7 +173,7 @@ def batched_nms(
     Returns:
         (K,) int64 indices into the inputs, by descending score (ties in input order).
     """
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
     cls = np.asarray(class_ids)
     if cls.shape != sc.shape:
         raise BoxFormatError(f"class_ids must have shape {sc.shape} to match boxes_xyxy; got {cls.shape}")
@@ -196,7 +206,7 @@ def soft_nms(
         raise ValueError(f"method must be 'linear' or 'gaussian'; got {method!r}")
     if method == "gaussian" and not sigma > 0:
         raise ValueError(f"sigma must be > 0; got {sigma}")
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det)
+    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
     order = _candidates(sc, score_threshold)
     b = boxes[order]
     cur = sc[order].copy()
