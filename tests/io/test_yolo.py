@@ -172,3 +172,11 @@ def test_label_file_without_image_is_reported(tmp_path: Path) -> None:
     (root / "labels" / "train" / "gone.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     d = read_yolo(root)  # strict: recorded, not raised (Ultralytics ignores such files)
     assert [(i.code, i.severity, Path(i.file).name) for i in d.issues] == [("missing_image", "error", "gone.txt")]
+
+
+@pytest.mark.parametrize("names", ["{00.5, 1: dog}", "{0: cat, '0': dog}", "{true: cat}", "{0: cat, 2: dog}"])
+def test_names_dict_keys_must_be_class_indices(tmp_path: Path, names: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "data.yaml").write_text(f"train: images\nval: images\nnames: {names}\n")
+    with pytest.raises(AnnotationError, match=r"data\.yaml:names: .*class indices"):
+        read_yolo(tmp_path / "data.yaml")

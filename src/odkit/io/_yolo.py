@@ -69,13 +69,18 @@ def _names(data: dict[str, Any], path: Path) -> list[str]:
     if names is None and nc is None:
         raise AnnotationError(path, "names", "either 'names' or 'nc' is required")
     if isinstance(names, dict):
-        try:
-            keys = sorted(int(k) for k in names)
-        except (TypeError, ValueError):
-            raise AnnotationError(path, "names", f"dict keys must be class indices; got {list(names)}") from None
-        if keys != list(range(len(keys))):
-            raise AnnotationError(path, "names", f"class indices must be 0..{len(keys) - 1}; got {keys}")
-        out = [str(names[k] if k in names else names[str(k)]) for k in keys]
+        by_index: dict[int, Any] = {}
+        for k, v in names.items():
+            integral = (isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, str) and k.isdigit())
+            if not integral:
+                raise AnnotationError(path, "names", f"dict keys must be class indices 0, 1, ...; got {k!r}")
+            by_index[int(k)] = v
+        keys = sorted(by_index)
+        if keys != list(range(len(keys))) or len(by_index) != len(names):
+            raise AnnotationError(
+                path, "names", f"class indices must be 0..{len(names) - 1}, once each; got {list(names)}"
+            )
+        out = [str(by_index[k]) for k in keys]
     elif isinstance(names, list):
         out = [str(n) for n in names]
     elif names is None:
