@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from odkit.cli._common import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +48,6 @@ def _print_stats(stats: dict) -> None:
               + "  ".join(f"{k}: {v}" for k, v in ar["buckets"].items()))
 
 
-class UsageError(Exception):
-    """A malformed command line (exit code 2, like argparse's own errors)."""
-
-
 def _class_names(value: str) -> list[str]:
     """``--classes``: a file with one name per line, or comma-separated names."""
     path = Path(value)
@@ -69,14 +66,6 @@ def _class_names(value: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from odkit.io import check_dataset, detect_format, fix_dataset, read_annotations, write_annotations
 
     if not args.dataset.exists():

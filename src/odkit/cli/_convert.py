@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
+
+from odkit.cli._common import UsageError
 
 FORMATS = ("coco", "voc", "yolo", "csv", "labelme", "cvat")
 
@@ -35,10 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stratify", action="store_true", help="with --split: keep class shares similar")
     parser.add_argument("--force", action="store_true", help="write into a DST folder that is not empty")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every skipped or changed object")
-
-
-class UsageError(Exception):
-    """A malformed command line (exit code 2, like argparse's own errors)."""
 
 
 def _parse_split(text: str) -> dict[str, float]:
@@ -114,14 +111,6 @@ def _print_issues(title: str, issues: list, verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from odkit.errors import DatasetError
     from odkit.io import detect_format, read_annotations, split_dataset, write_annotations
 

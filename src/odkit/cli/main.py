@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from odkit import __version__
+from odkit.cli._common import UsageError
 from odkit.errors import OdkitError
 
 # name -> (module, one-line help). Modules that do not exist yet are not offered.
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args._run(args))
         sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
         return code
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OdkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
