@@ -96,3 +96,26 @@ def test_top_level_names_resolve_lazily() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] []", out.stdout + out.stderr
+
+
+def test_eval_convert_check_run_with_torch_unavailable(tmp_path: Path) -> None:
+    """``odkit eval``, ``convert`` and ``check`` must work on a machine without torch (blocked here)."""
+    import json
+
+    gt = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 20}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 10, 10], "area": 100, "iscrowd": 0}],
+    }
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    results = [{"image_id": 1, "category_id": 1, "bbox": [2, 2, 10, 10], "score": 1}]
+    (tmp_path / "pred.json").write_text(json.dumps(results))
+    code = (
+        "import sys; sys.modules['torch'] = None; from odkit.cli.main import main; d = sys.argv[1]; "
+        "codes = [main(['eval', d + '/gt.json', d + '/pred.json']), "
+        "main(['convert', d + '/gt.json', d + '/yolo', '--to', 'yolo', '--copy-images', 'none']), "
+        "main(['check', d + '/gt.json', '--no-images'])]; "
+        "print('CODES', codes, [m for m in sys.modules if m.startswith(('torch.', 'torchvision'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "CODES [0, 0, 0] []" in out.stdout, out.stdout + out.stderr
