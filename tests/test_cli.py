@@ -49,3 +49,18 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     proc.stdout.close()  # like `| head -1`
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+def test_unwritable_and_unreadable_files_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], datasets_dir: Path
+) -> None:
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    raccoon = str(datasets_dir / "raccoon" / "annotations")
+    assert main(["check", raccoon, "--no-images", "--json", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(folder) in err and "Traceback" not in err
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"images": [\xff]}')
+    assert main(["eval", str(bad), str(bad)]) == 1
+    assert "not UTF-8" in capsys.readouterr().err

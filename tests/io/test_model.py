@@ -100,3 +100,25 @@ def test_subset_and_split_keep_order_and_restrict_splits() -> None:
         d.split("val")
     with pytest.raises(DatasetError, match="not in the dataset"):
         d.subset([4])
+
+
+def test_category_ids_are_never_truncated() -> None:
+    with pytest.raises(BoxFormatError, match=r"category_ids\[0\] must be an integer; got"):
+        ImageAnnotations(np.array([[0.0, 0, 1, 1]]), category_ids=[1.7])
+    assert ImageAnnotations(np.array([[0.0, 0, 1, 1]]), category_ids=[2.0]).category_ids.tolist() == [2]
+
+
+def test_csv_writer_skips_what_it_cannot_hold(tmp_path: Path) -> None:
+    from odkit.io import read_csv, write_csv
+
+    boxes = np.array([[10.0, 10, 50, 50], [50, 50, 9, 9], [5, 5, 5, 20]])
+    ds = Dataset(
+        images=(ImageRecord(1, "a.jpg", "a.jpg", 100, 100),),
+        categories=(Category(1, "cat"),),
+        annotations={1: ImageAnnotations(boxes, [1, 1, 1])},
+    )
+    report = write_csv(ds, tmp_path / "a.csv")
+    codes = sorted(f.code for f in report.issues)
+    assert codes == ["inverted_box", "zero_size"], codes
+    back = read_csv(tmp_path / "a.csv", images_dir=tmp_path)
+    np.testing.assert_allclose(back.annotations[back.images[0].id].boxes_xyxy, boxes[:1])

@@ -11,28 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from odkit._arrays import readonly_copy
-from odkit._typing import ArrayLike
+from odkit._arrays import readonly_column, readonly_copy
 from odkit.boxes._convert import box_area, box_convert, validate_boxes
 from odkit.boxes._formats import BoxFormat
 from odkit.errors import BoxFormatError
-
-
-def _vector(values: ArrayLike | None, n: int, dtype: Any, name: str, default: Any) -> np.ndarray:
-    """A length-n read-only vector from ``values`` (or filled with ``default`` when None)."""
-    if values is None:
-        return readonly_copy(np.full(n, default, dtype=dtype))
-    arr = np.asarray(values)
-    if arr.ndim == 0 and n == 1:
-        arr = arr.reshape(1)
-    if arr.shape != (n,):
-        raise BoxFormatError(f"{name} must have shape ({n},) to match the boxes; got {arr.shape}")
-    if np.dtype(dtype).kind in "iu" and arr.dtype.kind == "f":
-        not_int = ~np.isfinite(arr) | (arr != np.round(arr))
-        if not_int.any():
-            bad = int(np.flatnonzero(not_int)[0])
-            raise BoxFormatError(f"{name}[{bad}] must be an integer; got {arr[bad]!r}")
-    return readonly_copy(arr.astype(dtype))
 
 
 def _select(obj: Any, index: Any) -> dict[str, Any]:
@@ -103,12 +85,12 @@ class Detections:
         boxes = validate_boxes(self.boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy")
         n = boxes.shape[0]
         object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes.astype(np.float32)))
-        scores = _vector(self.scores, n, np.float32, "scores", 0.0)
+        scores = readonly_column(self.scores, n, np.float32, "scores", 0.0)
         if not np.all(np.isfinite(scores)):
             i = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise BoxFormatError(f"scores[{i}] must be finite; got {scores[i]!r}")
         object.__setattr__(self, "scores", scores)
-        object.__setattr__(self, "class_ids", _vector(self.class_ids, n, np.int64, "class_ids", 0))
+        object.__setattr__(self, "class_ids", readonly_column(self.class_ids, n, np.int64, "class_ids", 0))
 
     @classmethod
     def empty(cls) -> Detections:
@@ -149,17 +131,17 @@ class GroundTruth:
         boxes = validate_boxes(self.boxes_xyxy, BoxFormat.XYXY, "boxes_xyxy")
         n = boxes.shape[0]
         object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes.astype(np.float32)))
-        object.__setattr__(self, "class_ids", _vector(self.class_ids, n, np.int64, "class_ids", 0))
-        object.__setattr__(self, "iscrowd", _vector(self.iscrowd, n, np.bool_, "iscrowd", False))
+        object.__setattr__(self, "class_ids", readonly_column(self.class_ids, n, np.int64, "class_ids", 0))
+        object.__setattr__(self, "iscrowd", readonly_column(self.iscrowd, n, np.bool_, "iscrowd", False))
         if self.area is None:
             area = readonly_copy(box_area(boxes))
         else:
-            area = _vector(self.area, n, np.float64, "area", 0.0)
+            area = readonly_column(self.area, n, np.float64, "area", 0.0)
             if not np.all(np.isfinite(area)) or np.any(area < 0):
                 i = int(np.flatnonzero(~np.isfinite(area) | (area < 0))[0])
                 raise BoxFormatError(f"area[{i}] must be finite and >= 0; got {area[i]!r}")
         object.__setattr__(self, "area", area)
-        object.__setattr__(self, "difficult", _vector(self.difficult, n, np.bool_, "difficult", False))
+        object.__setattr__(self, "difficult", readonly_column(self.difficult, n, np.bool_, "difficult", False))
 
     @classmethod
     def empty(cls) -> GroundTruth:

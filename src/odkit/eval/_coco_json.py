@@ -42,6 +42,8 @@ def _read_json(source: Any, what: str) -> tuple[Any, str, bool]:
             return json.loads(raw), path, may_hold_bools
         except json.JSONDecodeError as exc:
             raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        except UnicodeDecodeError as exc:
+            raise AnnotationError(path, None, f"not UTF-8 text (byte {exc.start}): not a JSON file?") from None
         except OSError as exc:
             raise AnnotationError(path, None, f"cannot read the {what} file: {exc.strerror}") from None
         finally:

@@ -17,6 +17,7 @@ Warnings: ``near_duplicate``, ``tiny_box``, ``extension_mismatch``, ``file_name_
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -264,7 +265,7 @@ def check_dataset(
     referenced: set[Path] = set()
     voc_pixels = dataset.source.get("format") == "voc"
     files = [im.annotation_file for im in dataset.images if im.annotation_file]
-    shared_files = {f for f in files if files.count(f) > 1} if len(set(files)) < len(files) else set()
+    shared_files = {f for f, n in Counter(files).items() if n > 1}
     for im, ann in tqdm(dataset, total=len(dataset), disable=not show, desc="check", unit="img", file=sys.stderr):
         file = im.annotation_file or im.file_name
         found: list[Issue] = []

@@ -27,6 +27,7 @@ from odkit.io._common import (
     guess_images_dir,
     image_dir_candidates,
     report_lost_fields,
+    skip_degenerate,
 )
 from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
 
@@ -210,6 +211,9 @@ def write_csv(dataset: Dataset, path: str | os.PathLike[str], one_based: bool = 
                 if ann.difficult[j]:
                     report.skip("difficult_dropped", im.file_name, j, "CSV has no difficult column")
                 x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+                # 1-based pixels cannot hold a zero-width box (it would read back inverted); 0-based can
+                if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "CSV", zero_ok=not one_based):
+                    continue
                 writer.writerow([im.path, im.width, im.height, names[int(ann.category_ids[j])],
                                  _num(x0 + shift), _num(y0 + shift), _num(x1), _num(y1)])
                 written += 1

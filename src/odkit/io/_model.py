@@ -22,21 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from odkit._arrays import readonly_copy
-from odkit._typing import ArrayLike
+from odkit._arrays import readonly_column, readonly_copy
 from odkit.boxes import GroundTruth, box_area
 from odkit.errors import BoxFormatError, DatasetError
 
 _EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
-def _column(values: ArrayLike | None, n: int, dtype: Any, name: str, default: Any) -> np.ndarray:
-    if values is None:
-        return readonly_copy(np.full(n, default, dtype=dtype))
-    arr = np.asarray(values)
-    if arr.shape != (n,):
-        raise BoxFormatError(f"{name} must have shape ({n},) to match boxes_xyxy; got {arr.shape}")
-    return readonly_copy(arr.astype(dtype))
 
 
 @dataclass(frozen=True)
@@ -118,16 +108,16 @@ class ImageAnnotations:
             raise BoxFormatError(f"boxes_xyxy must have shape (N, 4); got {boxes.shape}")
         n = boxes.shape[0]
         object.__setattr__(self, "boxes_xyxy", readonly_copy(boxes))
-        object.__setattr__(self, "category_ids", _column(self.category_ids, n, np.int64, "category_ids", 0))
-        object.__setattr__(self, "iscrowd", _column(self.iscrowd, n, np.bool_, "iscrowd", False))
+        object.__setattr__(self, "category_ids", readonly_column(self.category_ids, n, np.int64, "category_ids", 0))
+        object.__setattr__(self, "iscrowd", readonly_column(self.iscrowd, n, np.bool_, "iscrowd", False))
         if self.area is None:
             area = readonly_copy(np.abs(box_area(boxes)) if n else np.zeros(0))
         else:
-            area = _column(self.area, n, np.float64, "area", 0.0)
+            area = readonly_column(self.area, n, np.float64, "area", 0.0)
         object.__setattr__(self, "area", area)
-        object.__setattr__(self, "difficult", _column(self.difficult, n, np.bool_, "difficult", False))
-        object.__setattr__(self, "truncated", _column(self.truncated, n, np.bool_, "truncated", False))
-        object.__setattr__(self, "ann_ids", _column(self.ann_ids, n, np.int64, "ann_ids", -1))
+        object.__setattr__(self, "difficult", readonly_column(self.difficult, n, np.bool_, "difficult", False))
+        object.__setattr__(self, "truncated", readonly_column(self.truncated, n, np.bool_, "truncated", False))
+        object.__setattr__(self, "ann_ids", readonly_column(self.ann_ids, n, np.int64, "ann_ids", -1))
         extras = tuple(e if isinstance(e, MappingProxyType) else MappingProxyType(dict(e))
                        for e in (self.extras or (_EMPTY_EXTRA,) * n))
         if len(extras) != n:
