@@ -10,8 +10,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from odkit.errors import DatasetError
 from odkit.io._coco import read_coco, write_coco
 from odkit.io._common import WriteReport
@@ -224,6 +222,8 @@ def write_annotations(
         layout = _output_layout(dataset, f)
         images = []
         show = (len(dataset) >= 500 and sys.stderr.isatty()) if progress is None else progress
+        from tqdm import tqdm
+
         for im in tqdm(dataset.images, disable=not show, desc="images", unit="img", file=sys.stderr):
             src = dataset.image_path(im)
             dst = base / layout[im.id]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from odkit._runtime import paused_gc as paused_gc
 from odkit.errors import AnnotationError
 from odkit.io._model import Issue
 
@@ -206,17 +205,3 @@ def report_lost_fields(report: WriteReport, dataset: Any, fmt: str, truncated: b
                                 "segmentation is not written")
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (restored afterwards).
-
-    Parsing or building a large COCO file creates hundreds of thousands of small dicts and lists; they hold
-    no reference cycles, but their number keeps triggering full GC passes that walk every live object.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

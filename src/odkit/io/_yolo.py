@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
 from odkit.errors import AnnotationError
 from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields, skip_degenerate
@@ -287,6 +286,8 @@ def read_yolo(
             ordered.setdefault(p, len(ordered) + 1)
     images, annotations = [], {}
     show = len(ordered) >= 500 and sys.stderr.isatty()
+    from tqdm import tqdm
+
     for p, image_id in tqdm(ordered.items(), total=len(ordered), disable=not show, desc="yolo", unit="img",
                             file=sys.stderr):
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,7 @@ def write_evaluation_report(
     samples: Sequence[tuple[str, np.ndarray]] = (),
     title: str = "odkit evaluation report",
     confusion_score: float = 0.25,
+    errors: dict[str, Any] | None = None,
 ) -> Path:
     """Write a standalone HTML report of an evaluation.
 
@@ -42,6 +43,7 @@ def write_evaluation_report(
         samples: (caption, (H, W, 3) uint8 image) pairs shown at the end.
         title: page title.
         confusion_score: confidence threshold of the confusion matrix.
+        errors: ``evaluator.error_breakdown()`` when already computed (it is the costliest analysis).
 
     Returns:
         The path written.
@@ -90,7 +92,7 @@ def write_evaluation_report(
                      + '<p class="note">Last row: detections of nothing (background); last column: objects '
                        "nobody detected.</p>"))
 
-    errors = evaluator.error_breakdown()
+    errors = evaluator.error_breakdown() if errors is None else errors
     kinds = list(errors["delta_ap"])
     sections.append(("Where the AP goes (TIDE-style, IoU 0.50)",
                      svg_bars(kinds, [100 * errors["delta_ap"][k] for k in kinds], "AP points won by fixing",
