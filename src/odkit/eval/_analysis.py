@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from odkit.eval._cocoeval import _accumulate_all, _recall_steps, match_coco
+from odkit.eval._cocoeval import _accumulate_all, _recall_steps, match_coco, mean_defined
 from odkit.eval._flat import FlatData
 from odkit.eval._match import candidate_pairs, greedy_match
 from odkit.eval._params import COCOParams
@@ -71,11 +71,6 @@ def class_ap(
         1,
     )
     return np.where(n_gt_ka[:, 0] > 0, precision[0, 0].mean(axis=1), np.nan)
-
-
-def _nanmean(values: np.ndarray) -> float:
-    defined = values[~np.isnan(values)]
-    return float(np.mean(defined)) if defined.size else float("nan")
 
 
 def f1_confidence(
@@ -292,12 +287,12 @@ def error_breakdown(
             f[kind == name] = False
         return class_ap(c, state.det_score, t, f, g, p1.rec_thresholds)
 
-    base_map = _nanmean(base)
+    base_map = mean_defined(base)
     delta, per_class, counts = {}, {}, {}
     for name in ERROR_TYPES:
         ap = fixed_ap(name)
         per_class[name] = np.where(np.isnan(base), np.nan, ap - base)
-        delta[name] = _nanmean(ap) - base_map
+        delta[name] = mean_defined(ap) - base_map
         counts[name] = int(missed.sum()) if name == "missed" else int((kind == name).sum())
     return {
         "ap": base_map,

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from odkit.eval._cocoeval import mean_defined
 from odkit.eval._flat import FlatData
 
 __all__ = ["VOCResult", "voc_ap", "voc_evaluate_flat"]
@@ -174,10 +175,9 @@ def voc_evaluate_flat(
         curves.append((rec, prec, score_sorted[s:e].copy()))
         if n_gt[k] > 0:
             ap[k] = voc_ap(rec, prec, method)
-    defined = ap[~np.isnan(ap)]
     return VOCResult(
         ap=ap,
-        map=float(np.mean(defined)) if defined.size else float("nan"),
+        map=mean_defined(ap),
         class_ids=tuple(class_ids),
         n_gt=n_gt,
         n_det=n_det,
