@@ -325,3 +325,12 @@ def test_float32_container_scores_can_tie_where_json_float64_scores_do_not() -> 
     assert from_containers.map == pytest.approx(1.0) and from_json.map < 0.9  # JSON ranks the poor box first
     tied = [{**r, "score": float(np.float32(r["score"]))} for r in results]
     assert evaluate_coco(gt, tied).map == from_containers.map
+
+
+def test_cli_html_report_labels_follow_the_parameters(tmp_path: Path) -> None:
+    gt_path, pred_path = _write(tmp_path, seed=5)
+    report = tmp_path / "eval.html"
+    args = ["eval", str(gt_path), str(pred_path), "--iou-thresholds", "0.5", "0.6", "--max-dets", "1", "10", "300"]
+    assert main([*args, "--report", str(report)]) == 0
+    page = report.read_text()
+    assert "AP @[0.50:0.60]" in page and "AR small @300" in page and "up to 300 detections" in page

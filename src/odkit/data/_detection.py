@@ -297,9 +297,14 @@ class DetectionDataset:
 
         Unreadable ones are left out with a warning (``on_error="skip"``) or raise (``on_error="raise"``).
         """
-        pool = [j for j in range(len(self.records)) if j != index] or [index]
+        n = len(self.records)
+        if n > 1:  # three other samples, uniformly, without building an O(N) list per sample
+            picks = rng.choice(n - 1, size=3, replace=n - 1 < 3)
+            picks = picks + (picks >= index)
+        else:
+            picks = np.full(3, index)
         others = []
-        for j in rng.choice(pool, size=3, replace=len(pool) < 3):
+        for j in picks:
             try:
                 image, boxes, labels, crowd = self.raw_sample(int(j))
             except (ImageDecodeError, AnnotationError) as exc:

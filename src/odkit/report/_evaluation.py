@@ -14,11 +14,17 @@ from odkit.report._html import heatmap_table, html_table, image_tag, svg_bars, s
 if TYPE_CHECKING:
     from odkit.eval import COCOEvaluator, MAPResult
 
-_STAT_LABELS = (
-    ("map", "AP @[.50:.95]"), ("map50", "AP @.50"), ("map75", "AP @.75"), ("map_small", "AP small"),
-    ("map_medium", "AP medium"), ("map_large", "AP large"), ("mar_1", "AR @1"), ("mar_10", "AR @10"),
-    ("mar_100", "AR @100"), ("mar_small", "AR small"), ("mar_medium", "AR medium"), ("mar_large", "AR large"),
-)
+def _stat_labels(result: MAPResult) -> list[tuple[str, str]]:
+    """(key, label) of the 12 stats, with the IoU range and max_dets actually used."""
+    p = result.params
+    iou_all = f"@[{p.iou_thresholds[0]:.2f}:{p.iou_thresholds[-1]:.2f}]"
+    top = p.max_dets[-1]
+    return [
+        ("map", f"AP {iou_all}"), ("map50", "AP @.50"), ("map75", "AP @.75"), ("map_small", "AP small"),
+        ("map_medium", "AP medium"), ("map_large", "AP large"), ("mar_1", "AR @1"), ("mar_10", "AR @10"),
+        ("mar_100", "AR @100"), ("mar_small", f"AR small @{top}"), ("mar_medium", f"AR medium @{top}"),
+        ("mar_large", f"AR large @{top}"),
+    ]
 
 
 def write_evaluation_report(
@@ -53,9 +59,10 @@ def write_evaluation_report(
     sections: list[tuple[str, str]] = []
 
     stats = result.stats
-    sections.append(("Summary", html_table(["metric", "value"], [(label, stats[k]) for k, label in _STAT_LABELS])
-                     + '<p class="note">COCO definitions, equal to pycocotools; "&ndash;" = undefined (no ground '
-                       "truth in that size range).</p>"))
+    summary = html_table(["metric", "value"], [(label, stats[k]) for k, label in _stat_labels(result)])
+    summary += (f'<p class="note">COCO definitions, equal to pycocotools; AP uses up to {result.params.max_dets[-1]} '
+                'detections per image; "&ndash;" = undefined (no ground truth there, or not evaluated).</p>')
+    sections.append(("Summary", summary))
 
     voc = evaluator.compute_voc(0.5, "all_point")
     voc_ap = dict(zip(voc.class_ids, voc.ap.tolist()))
