@@ -28,7 +28,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from odkit.boxes import BoxFormat, box_convert
 from odkit.data._augment import Compose, Letterbox
@@ -36,7 +35,7 @@ from odkit.data._decode import ImageDecodeError, load_image
 from odkit.data._letterbox import letterbox_info
 from odkit.data._parallel import ordered_map
 from odkit.errors import AnnotationError, DatasetError
-from odkit.io import Dataset, ImageRecord, read_annotations
+from odkit.io import Dataset, ImageRecord, inspect_image, read_annotations
 
 __all__ = ["DetectionDataset", "detection_collate", "detection_dataset"]
 
@@ -138,7 +137,7 @@ class DetectionDataset:
         bad = ~finite | (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
         h, w = record.height, record.width
         if h <= 0 or w <= 0:
-            h, w = _header_hw(self.dataset.image_path(record))
+            h, w = inspect_image(self.dataset.image_path(record), decode=False).image_hw  # (0, 0) if unreadable
         if h > 0 and w > 0:
             clipped = np.clip(np.where(finite[:, None], boxes, 0.0), 0, [w, h, w, h])
             bad |= (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
@@ -401,18 +400,6 @@ class DetectionDataset:
         for key in ("boxes", "labels", "iscrowd"):
             converted[key] = torch.from_numpy(np.ascontiguousarray(target[key]))
         return tensor, converted
-
-
-def _header_hw(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """(height, width) of an image as displayed (EXIF orientation applied), from its header only; (0, 0) when
-    it cannot be read (the sample is then skipped or raises when loaded)."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1)
-    except (OSError, ValueError, SyntaxError):
-        return (0, 0)
-    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
 
 
 def detection_collate(batch: Sequence[tuple[Any, dict[str, Any]]]) -> tuple[Any, list[dict[str, Any]]]:
