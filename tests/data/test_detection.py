@@ -358,3 +358,18 @@ def test_all_exif_orientations_like_pillow(tmp_path: Path, orientation: int, fas
     diff = np.abs(got - want)
     assert diff.mean() < 1.0 and diff.max() <= 16  # decoders differ slightly; a wrong turn differs by 255
     assert load_image(path, 3).shape == (30, 50, 3)  # Keras semantics: orientation ignored
+
+
+def test_compose_seed_and_dataset_seed_both_drive_augmentation(tmp_path: Path) -> None:
+    pytest.importorskip("albumentations")
+    scenes = _colour_scenes(tmp_path)
+
+    def boxes(compose_seed: int, dataset_seed: int) -> np.ndarray:
+        pipeline = Compose([HorizontalFlip(p=0.5), Letterbox((64, 64))], seed=compose_seed)
+        ds = detection_dataset(scenes, transforms=pipeline, seed=dataset_seed)
+        return np.concatenate([ds.sample(i)[1]["boxes"] for i in range(len(ds))])
+
+    base = boxes(0, 0)
+    np.testing.assert_array_equal(base, boxes(0, 0))  # reproducible
+    assert any(not np.array_equal(base, boxes(s, 0)) for s in range(1, 6))
+    assert any(not np.array_equal(base, boxes(0, s)) for s in range(1, 6))

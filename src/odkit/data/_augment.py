@@ -274,7 +274,8 @@ class Resize:
 
 
 class Compose:
-    """Apply transforms in order; reproducible per sample from ``(seed, epoch, index)``.
+    """Apply transforms in order; reproducible per sample from ``(seed, epoch, index)`` (inside
+    ``detection_dataset`` the dataset's seed is mixed in as well).
 
     Args:
         transforms: callables following the transform protocol above.

@@ -270,7 +270,8 @@ class DetectionDataset:
         source_hw = image.shape[:2]
         if self.transforms is not None:
             pipeline = self.transforms if isinstance(self.transforms, Compose) else Compose([self.transforms])
-            rng = np.random.default_rng([self.seed, int(epoch), int(index)])
+            # both seeds count: the dataset's (also its shuffle) and the Compose's own
+            rng = np.random.default_rng([self.seed, pipeline.seed, int(epoch), int(index)])
             others = self._others(index, rng) if pipeline.needs_others else None
             # iscrowd travels with the boxes through the transforms as a second label: id * 2 + crowd
             coded = labels * 2 + iscrowd.astype(np.int64)
