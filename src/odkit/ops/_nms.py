@@ -20,8 +20,7 @@ import numpy as np
 from odkit._typing import ArrayLike, FloatArray, IndexArray
 from odkit.boxes import validate_boxes
 from odkit.errors import BoxFormatError
-from odkit.ops._iou import _TINY
-from odkit.ops._nms_kernel import greedy_nms_sorted
+from odkit.ops._nms_kernel import _iou_ab, greedy_nms_sorted
 
 _SMALL = 512  # up to this many candidates, start with the plain greedy loop ...
 _LOOP_KEPT = 64  # ... for this many kept boxes (it costs one pass over the survivors per kept box)
@@ -110,17 +109,7 @@ def _greedy_loop(boxes_sorted: np.ndarray, iou_threshold: float, limit: int) -> 
     while pos.size and len(keep) < limit:
         keep.append(int(pos[0]))
         top, rest = c[:, 0], c[:, 1:]
-        iw = np.minimum(rest[2], top[2])
-        iw -= np.maximum(rest[0], top[0])
-        np.maximum(iw, 0, out=iw)
-        ih = np.minimum(rest[3], top[3])
-        ih -= np.maximum(rest[1], top[1])
-        np.maximum(ih, 0, out=ih)
-        iw *= ih  # intersection
-        union = rest[4] + top[4]
-        union -= iw
-        np.maximum(union, _TINY, out=union)  # a zero union has a zero intersection: IoU 0, never NaN
-        survive = np.divide(iw, union, out=union) < iou_threshold
+        survive = _iou_ab(tuple(rest), tuple(top)) < iou_threshold
         pos, c = pos[1:][survive], rest[:, survive]
     return np.asarray(keep, dtype=np.int64), pos
 

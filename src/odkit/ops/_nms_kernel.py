@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from odkit._typing import IndexArray
+from odkit.ops._iou import _TINY
 
 _SLACK = 1e-9
-_TINY = float(np.finfo(np.float64).smallest_subnormal)  # see odkit.ops._iou
 _MAX_PAIRS = 1 << 20  # candidate pairs evaluated per chunk (bounds memory at ~100 MB)
 
 
