@@ -33,7 +33,7 @@ from odkit.boxes import BoxFormat, box_convert
 from odkit.data._augment import Compose, Letterbox
 from odkit.data._decode import ImageDecodeError, load_image
 from odkit.data._letterbox import letterbox_info
-from odkit.data._parallel import ordered_map
+from odkit.data._parallel import check_loader_args, ordered_map
 from odkit.errors import AnnotationError, DatasetError
 from odkit.io import Dataset, ImageRecord, inspect_image, read_annotations
 
@@ -73,14 +73,9 @@ class DetectionDataset:
         prefetch: int = 2,
         output: str = "numpy",
     ) -> None:
-        if on_error not in ("skip", "raise"):
-            raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
-        if output not in ("numpy", "torch"):
-            raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
+        check_loader_args(on_error, output, batch_size)
         if color_mode not in _CHANNELS:
             raise ValueError(f"color_mode must be one of {sorted(_CHANNELS)}; got {color_mode!r}")
-        if batch_size is not None and int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
         self.dataset = dataset
         if split is None:
             self.records = list(dataset.images)

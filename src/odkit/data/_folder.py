@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from odkit.data._decode import ImageDecodeError, load_image
-from odkit.data._parallel import ordered_map
+from odkit.data._parallel import check_loader_args, ordered_map
 from odkit.data._resize import (
     _IDENTITY_WHEN_SAME,
     INTERPOLATIONS,
@@ -76,12 +76,7 @@ class ImageFolderDataset:
         prefetch: int = 2,
         output: str = "numpy",
     ) -> None:
-        if on_error not in ("skip", "raise"):
-            raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
-        if output not in ("numpy", "torch"):
-            raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
-        if batch_size is not None and int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
+        check_loader_args(on_error, output, batch_size)
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}")
         if num_channels not in (1, 3, 4):

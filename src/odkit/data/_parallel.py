@@ -41,3 +41,13 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], num_workers: int, max_
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_loader_args(on_error: str, output: str, batch_size: int | None) -> None:
+    """The argument checks every odkit dataset shares (ValueError naming the argument)."""
+    if on_error not in ("skip", "raise"):
+        raise ValueError(f"on_error must be 'skip' or 'raise'; got {on_error!r}")
+    if output not in ("numpy", "torch"):
+        raise ValueError(f"output must be 'numpy' or 'torch'; got {output!r}")
+    if batch_size is not None and int(batch_size) <= 0:
+        raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
