@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -22,3 +25,26 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def read_json_file(path: str | os.PathLike[str], what: str = "") -> tuple[Any, bytes]:
+    """Parse a JSON file (cyclic GC paused); returns the data and the raw bytes.
+
+    Raises:
+        AnnotationError: naming the file (and the line for invalid JSON) when it cannot be read, is not
+            UTF-8 or is not JSON.
+    """
+    from odkit.errors import AnnotationError
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        with paused_gc():
+            return json.loads(raw), raw
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(path, None, f"not UTF-8 text (byte {exc.start}): not a JSON file?") from None
+    except OSError as exc:
+        file = f"the {what} file" if what else "the file"
+        raise AnnotationError(path, None, f"cannot read {file}: {exc.strerror or exc}") from None

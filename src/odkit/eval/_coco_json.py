@@ -7,7 +7,6 @@ is wrong is the input scanned entry by entry, to name the first bad entry.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -18,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from odkit._runtime import paused_gc
+from odkit._runtime import read_json_file
 from odkit.errors import AnnotationError, EvaluationError
 
 __all__ = ["CocoDetections", "CocoGroundTruth", "load_coco_ground_truth", "load_coco_results"]
@@ -31,18 +30,8 @@ def _read_json(source: Any, what: str) -> tuple[Any, str, bool]:
     JSON boolean, which spares scanning every number's type (parsed data passed in is always scanned)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-            may_hold_bools = b"true" in raw or b"false" in raw
-            with paused_gc():
-                return json.loads(raw), path, may_hold_bools
-        except json.JSONDecodeError as exc:
-            raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
-        except UnicodeDecodeError as exc:
-            raise AnnotationError(path, None, f"not UTF-8 text (byte {exc.start}): not a JSON file?") from None
-        except OSError as exc:
-            raise AnnotationError(path, None, f"cannot read the {what} file: {exc.strerror}") from None
+        data, raw = read_json_file(path, what)
+        return data, path, b"true" in raw or b"false" in raw
     return source, f"<{what}>", True
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from odkit._runtime import read_json_file
 from odkit.errors import AnnotationError
 from odkit.io._common import (
     INTERNAL_EXTRA_PREFIXES,
@@ -58,18 +59,6 @@ def _whole(v: Any) -> int | None:
     return None
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(path, None, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except OSError as exc:
-        raise AnnotationError(path, None, f"cannot read: {exc.strerror or exc}") from None
-
-
 def _images_root(path: Path, file_names: list[str], images_dir: str | os.PathLike[str] | None) -> Path:
     if images_dir is not None:
         return Path(images_dir)
@@ -107,7 +96,7 @@ def read_coco(
 
 def _read_coco(path: Path, images_dir: str | os.PathLike[str] | None, strict: bool) -> Dataset:
     log = IssueLog(strict)
-    data = _load_json(path)
+    data, _ = read_json_file(path)
     if not isinstance(data, dict):
         raise AnnotationError(path, None, f"expected a JSON object at the top level; got {type(data).__name__}")
     for key in ("images", "categories"):
