@@ -4,7 +4,7 @@
 ``image_size=(28, 28)``, batches of 32; one full pass. Each side runs in its own subprocess (odkit from
 .venv, Keras from .venv-tf when it exists), alternating, several rounds; best and median are printed.
 
-    .venv/bin/python bench/bench_data.py [--rounds 5] [--workers N]
+    .venv/bin/python bench/bench_data.py [--rounds 7] [--workers 2]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run(python: Path, code: str, folder: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/bench_io.py [--repeats 5] [--n-images 5000]
+    .venv/bin/python bench/bench_io.py [--repeats 9] [--n-images 5000]
 
 Workload: the eval benchmark's synthetic ground truth (``bench/_coco_synth.py``, seed 0, 5,000 images,
 ~35k boxes, 80 sparse categories, 1.5% crowd), written once to a temporary JSON file. Timed, alternating
@@ -49,7 +49,7 @@ def _json_load(path: Path) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--n-images", type=int, default=5000)
     args = parser.parse_args(argv)
     try:
