@@ -66,13 +66,18 @@ CASES: dict[str, dict[str, object]] = {
     "err_data_format": {"data_format": "channels_middle"},
 }
 
-# (color_mode, interpolation, image_size, crop, pad) for the per-file pixel goldens
+# (color_mode, interpolation, image_size, crop, pad) for the per-file pixel goldens: all 8 interpolations,
+# each colour mode, plain / crop / pad. Keras's TF backend rejects gaussian and mitchellcubic with crop.
 PIXEL_COMBOS = [
     ("rgb", "bilinear", (8, 10), False, False),
     ("grayscale", "bilinear", (8, 10), False, False),
     ("rgba", "nearest", (8, 10), False, False),
     ("rgb", "area", (12, 8), True, False),
     ("rgb", "bicubic", (12, 8), False, True),
+    ("rgb", "lanczos3", (12, 8), True, False),
+    ("grayscale", "lanczos5", (8, 10), False, False),
+    ("rgb", "gaussian", (12, 8), False, True),
+    ("rgba", "mitchellcubic", (8, 10), False, False),
 ]
 
 

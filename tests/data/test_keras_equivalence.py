@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from odkit.data import image_dataset_from_directory, load_image
+from odkit.data import INTERPOLATIONS, image_dataset_from_directory, load_image
 from odkit.data._resize import crop_to_aspect_ratio, resize_image, resize_with_pad
 from odkit.errors import DatasetError
+from tests.data._golden import assert_tf_agreement
 from tests.data._tree import make_small_tree, make_tree
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -149,14 +150,21 @@ def test_pixels_equal_keras_for_every_file(tree: Path, combo_index: int) -> None
             assert ours.shape[2] == CHANNELS[combo[0]], key
             continue
         want = PIXELS[key]
-        assert ours.shape == want.shape and ours.dtype == want.dtype, key
-        diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
         if not rel.lower().endswith((".jpg", ".jpeg")) or HAVE_SIMPLEJPEG:
-            # Lossless sources, and JPEG with TF's fast IDCT (simplejpeg): equal up to float32 rounding.
-            assert diff.max() <= 1e-3, key
+            # Lossless sources, and JPEG with TF's fast IDCT (simplejpeg): as the README says (bit for bit
+            # for tests.data._golden.TF_BIT_EXACT, within TF_TOLERANCE for lanczos3 and lanczos5).
+            assert_tf_agreement(combo[1], ours, want, key)
         else:
+            assert ours.shape == want.shape and ours.dtype == want.dtype, key
+            diff = np.abs(ours.astype(np.float64) - want.astype(np.float64))
             # OpenCV / Pillow use the accurate IDCT: within 1% of the range on average.
             assert diff.mean() <= 2.55 and diff.max() <= 12.0, key
+
+
+def test_real_file_golden_covers_every_method_and_mode() -> None:
+    assert sorted({combo[1] for combo in PIXEL_COMBOS}) == sorted(INTERPOLATIONS)
+    assert {combo[0] for combo in PIXEL_COMBOS} == set(CHANNELS)
+    assert any(combo[3] == "True" for combo in PIXEL_COMBOS) and any(combo[4] == "True" for combo in PIXEL_COMBOS)
 
 
 JPEG_KEYS = [k for k in PIXELS.files if k.lower().endswith((".jpg", ".jpeg"))]
