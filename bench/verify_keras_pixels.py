@@ -33,6 +33,9 @@ COMBOS = [
     ("rgb", "area", (120, 160), False, False),
     ("rgb", "lanczos3", (256, 256), True, False),
     ("rgb", "bilinear", (256, 256), False, True),
+    ("rgb", "lanczos5", (224, 224), False, False),
+    ("rgb", "gaussian", (256, 256), False, True),
+    ("grayscale", "mitchellcubic", (120, 160), False, False),
 ]
 TF_CHILD = """
 import json, os, sys
@@ -65,10 +68,14 @@ def main() -> None:
             check=True, capture_output=True, text=True,
         )
         reference = dict(np.load(out))
-    print(f"{len(paths)} BCCD JPEGs; |odkit - keras| in 0..255 units")
-    print(f"{'color':9s} {'interp':9s} {'size':10s} {'mode':5s} {'max':>6s} {'mean':>7s} {'mean %':>7s} {'p99.9':>6s}")
+    print(f"{len(paths)} BCCD JPEGs; |odkit - keras| in 0..255 units; exact: images equal bit for bit")
+    print(
+        f"{'color':9s} {'interp':13s} {'size':10s} {'mode':5s} {'max':>8s} {'mean':>8s} {'mean %':>7s} "
+        f"{'p99.9':>8s} {'exact':>7s}"
+    )
     for c, (color, interp, size, crop, pad) in enumerate(COMBOS):
         diffs = []
+        exact = 0
         for i, path in enumerate(paths):
             image = load_image(path, {"rgb": 3, "grayscale": 1, "rgba": 4}[color])
             if crop:
@@ -80,11 +87,12 @@ def main() -> None:
             want = reference[f"{c}_{i}"]
             assert ours.shape == want.shape and ours.dtype == want.dtype, (ours.shape, want.shape)
             diffs.append(np.abs(ours.astype(np.float64) - want.astype(np.float64)).ravel())
+            exact += int(np.array_equal(ours, want))
         d = np.concatenate(diffs)
         mode = "crop" if crop else "pad" if pad else "-"
         print(
-            f"{color:9s} {interp:9s} {tuple(size)!s:10s} {mode:5s} {d.max():6.2f} {d.mean():7.3f} "
-            f"{100 * d.mean() / 255:6.2f}% {np.percentile(d, 99.9):6.2f}"
+            f"{color:9s} {interp:13s} {tuple(size)!s:10s} {mode:5s} {d.max():8.2g} {d.mean():8.2g} "
+            f"{100 * d.mean() / 255:6.2f}% {np.percentile(d, 99.9):8.2g} {exact:3d}/{len(paths)}"
         )
 
 
