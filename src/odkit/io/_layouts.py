@@ -1,0 +1,311 @@
+"""Where a dataset's annotations are: format detection for a file or a dataset folder.
+
+A folder is looked at on two levels:
+
+- **the folder itself** (the rules ``read_annotations`` has always used): a ``data.yaml`` or ``labels/`` +
+  ``images/`` (YOLO); ``Annotations/``, ``.xml`` files, or ``annotations/*.xml`` (VOC, or CVAT for one CVAT
+  file); LabelMe ``.json`` files; ``annotations/instances_<split>.json`` (COCO, one file per split) or one
+  COCO ``.json`` here or in ``annotations/``; one ``.csv``;
+- **each sub-folder**, for the VOC, YOLO and COCO layouts above, and for a folder of VOC ``.xml`` files
+  of any name (``annots/``, ``xml/``, ``labels_xml/``): ``kangaroo/annots/*.xml`` + ``kangaroo/images/``,
+  or ``root/BCCD/Annotations``.
+
+A sub-folder of the format already found in the folder itself is part of that dataset (raccoon's
+``annotations_at_f4d1464/`` beside ``annotations/``), not a second one. When a format turns up in several
+sub-folders, those whose images are found win, then VOC roots (``BCCD/Annotations``) over folders of loose
+``.xml`` files. Two formats, or one format in two places, is an error that lists what was found where and
+says how to choose.
+
+The images of a VOC folder are found by the ``<filename>`` of a sample of its XML files: in the folder
+itself, next to it (``JPEGImages/``, ``images/``, any sibling folder) or above it; ``<path>`` is used only
+where it exists on this machine (labelImg writes the labeller's own path, e.g. ``C:\\Users\\...``).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from odkit.errors import DatasetError
+from odkit.io._common import ImageFinder, natural_key
+from odkit.io._cvat import is_cvat_file
+from odkit.io._labelme import is_labelme_file
+
+_YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml")
+_BY_SUFFIX = {".json": "coco", ".xml": "voc", ".csv": "csv", ".yaml": "yolo", ".yml": "yolo"}
+# The formats looked for one level down (the others are single files or flat folders).
+_NESTED_FORMATS = ("voc", "yolo", "coco")
+# Beyond this many sub-folders, a folder whose own layout is known is not scanned one level down.
+_MAX_SUBFOLDERS = 64
+_SAMPLE = 20  # XML files whose <filename> locate the images
+_HINT = "choose with --from FMT (odkit) or fmt=FMT (read_annotations), or pass the folder you mean"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One dataset found by the detection.
+
+    Attributes:
+        fmt: the format's name (``"voc"``, ``"yolo"``, ``"coco"``...).
+        path: what the format's reader is given: the file, or the folder it reads.
+        images_dir: the images folder the detection found (VOC); None: the reader guesses.
+        what: for messages, e.g. ``"annots/ (12 .xml), images in images/"``.
+        split_files: COCO with one instances file per split: ``(split, file)`` pairs.
+        images_found: False when the detection looked for the images and found none.
+        standard: False for a VOC folder of ``.xml`` files that is not a VOC root (no ``Annotations/``).
+    """
+
+    fmt: str
+    path: Path
+    images_dir: Path | None = None
+    what: str = ""
+    split_files: tuple[tuple[str, Path], ...] = ()
+    images_found: bool = True
+    standard: bool = True
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        rel = path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+    return "./" if rel == "." else rel + ("/" if path.is_dir() else "")
+
+
+def _files(folder: Path, suffix: str) -> list[Path]:
+    try:
+        return sorted((p for p in folder.glob(f"*{suffix}") if p.is_file()), key=lambda p: natural_key(p.name))
+    except OSError:
+        return []
+
+
+def _looks_like_coco(path: Path) -> bool:
+    """A COCO instances file names ``images``, ``annotations`` or ``categories`` near its start."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(65536)
+    except OSError:
+        return False
+    return any(f'"{k}"' in head for k in ("images", "annotations", "categories"))
+
+
+def coco_split_files(folder: Path) -> list[tuple[str, Path]]:
+    """``annotations/instances_<split>.json`` in ``folder`` (or ``instances_*.json`` in ``folder`` itself when
+    it is the ``annotations/`` folder), as ``(split, file)`` pairs, natural-sorted by split name."""
+    for ann in (folder / "annotations", folder):
+        found = [(p.stem[len("instances_"):], p) for p in _files(ann, ".json")
+                 if p.stem.startswith("instances_") and len(p.stem) > len("instances_")]
+        if found:
+            return sorted(found, key=lambda sf: natural_key(sf[0]))
+    return []
+
+
+def _voc_sample(xml_files: list[Path]) -> list[tuple[str, str, str]]:
+    """(``<filename>``, ``<path>``, XML stem) of up to ``_SAMPLE`` files spread over the list."""
+    step = max(1, len(xml_files) // _SAMPLE)
+    out = []
+    for f in xml_files[::step][:_SAMPLE]:
+        try:
+            root = ET.parse(f).getroot()
+        except (ET.ParseError, OSError, ValueError, LookupError):
+            continue
+        out.append(((root.findtext("filename") or "").strip(), (root.findtext("path") or "").strip(), f.stem))
+    return out
+
+
+def voc_images_dir(ann_dir: Path, xml_files: list[Path]) -> Path | None:
+    """The folder holding the images a VOC folder's XML files name; None when no candidate holds any.
+
+    Candidates, best match first (ties: the earlier): the folders of ``<path>`` values that exist here,
+    ``JPEGImages/`` and ``images/`` beside ``ann_dir``, ``ann_dir`` itself, every other folder beside it
+    (and their ``images/`` / ``JPEGImages/``), the folder above.
+    """
+    sample = _voc_sample(xml_files)
+    if not sample:
+        return None
+    base = ann_dir.parent
+    cands: list[Path] = []
+    for _, given, _ in sample:
+        if given and Path(given).is_file():  # a path on the labeller's machine is ignored
+            cands.append(Path(given).parent)
+    cands += [base / "JPEGImages", base / "images", ann_dir]
+    try:
+        siblings = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                          key=lambda d: natural_key(d.name))
+    except OSError:
+        siblings = []
+    for d in siblings[:_MAX_SUBFOLDERS]:
+        cands += [d, d / "images", d / "JPEGImages"]
+    cands.append(base)
+    best, best_score, seen = None, 0, set()
+    for cand in cands:
+        if cand in seen or not cand.is_dir():
+            continue
+        seen.add(cand)
+        finder = ImageFinder(cand)
+        score = sum(finder.find(name or stem, fallback_stems=[stem])[1] for name, _, stem in sample)
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
+def _voc_layout(path: Path, base: Path) -> Layout | None:
+    """``path`` as a VOC dataset: a root with ``Annotations/``, or a folder of ``<annotation>`` XML files
+    (also in its ``annotations/``); None when it is neither."""
+    # the folder read_voc reads
+    if (path / "Annotations").is_dir():
+        ann_dir = path / "Annotations"
+    else:
+        ann_dir = path / "annotations" if (path / "annotations").is_dir() else path
+    xmls = _files(ann_dir, ".xml")
+    if not xmls and ann_dir.name != "Annotations":
+        return None
+    images = voc_images_dir(ann_dir, xmls) if xmls else None
+    where = f"{_rel(ann_dir, base)} ({len(xmls)} .xml)"
+    where += f", images in {_rel(images, base)}" if images is not None else ", images not found"
+    return Layout("voc", path, images, where, images_found=images is not None,
+                  standard=ann_dir.name == "Annotations")
+
+
+def _is_voc_folder(folder: Path) -> bool:
+    """True when the first ``.xml`` file of ``folder`` has a VOC ``<annotation>`` root element."""
+    xmls = _files(folder, ".xml")
+    if not xmls:
+        return False
+    try:
+        for _, elem in ET.iterparse(xmls[0], events=("start",)):
+            return elem.tag == "annotation"
+    except (ET.ParseError, OSError, ValueError):
+        return False
+    return False
+
+
+def _yolo_layout(path: Path, base: Path) -> Layout | None:
+    for name in _YAML_NAMES:
+        if (path / name).is_file():
+            return Layout("yolo", path, what=_rel(path / name, base))
+    if (path / "labels").is_dir() and (path / "images").is_dir():
+        return Layout("yolo", path, what=f"{_rel(path / 'labels', base)} + {_rel(path / 'images', base)}")
+    return None
+
+
+def _coco_layout(path: Path, base: Path) -> Layout | None:
+    splits = coco_split_files(path)
+    if splits:
+        names = ", ".join(p.name for _, p in splits)
+        return Layout("coco", path, what=f"{_rel(splits[0][1].parent, base)} ({names})", split_files=tuple(splits))
+    jsons = [j for j in _files(path, ".json") or _files(path / "annotations", ".json") if not is_labelme_file(j)]
+    if len(jsons) == 1 and _looks_like_coco(jsons[0]):
+        return Layout("coco", jsons[0], what=_rel(jsons[0], base))
+    return None
+
+
+def _here(path: Path, base: Path) -> list[Layout]:
+    """The layouts found in ``path`` itself (every rule, as ``detect_format`` has always applied them)."""
+    out = []
+    yolo = _yolo_layout(path, base)
+    if yolo is not None:
+        out.append(yolo)
+    xmls = _files(path, ".xml") or _files(path / "annotations", ".xml")
+    if len(xmls) == 1 and is_cvat_file(xmls[0]):
+        out.append(Layout("cvat", xmls[0], what=_rel(xmls[0], base)))
+    elif (path / "Annotations").is_dir() or xmls:
+        voc = _voc_layout(path, base)
+        if voc is not None:
+            out.append(voc)
+    jsons = _files(path, ".json") or _files(path / "annotations", ".json")
+    if jsons and all(is_labelme_file(j) for j in jsons[:5]):
+        out.append(Layout("labelme", path, what=f"{_rel(jsons[0].parent, base)} ({len(jsons)} LabelMe .json)"))
+    else:
+        coco = _coco_layout(path, base)
+        if coco is not None:
+            out.append(coco)
+    csvs = _files(path, ".csv")
+    if len(csvs) == 1:
+        out.append(Layout("csv", csvs[0], what=_rel(csvs[0], base)))
+    return out
+
+
+def _below(folder: Path, base: Path) -> list[Layout]:
+    """The VOC / YOLO / COCO layouts found in ``folder``, a sub-folder of the folder asked about."""
+    out = []
+    yolo = _yolo_layout(folder, base)
+    if yolo is not None:
+        out.append(yolo)
+    if (folder / "Annotations").is_dir() or _is_voc_folder(folder) or _is_voc_folder(folder / "annotations"):
+        voc = _voc_layout(folder, base)
+        if voc is not None:
+            out.append(voc)
+    coco = _coco_layout(folder, base)
+    if coco is not None:
+        out.append(coco)
+    return out
+
+
+def _describe(layouts: list[Layout]) -> str:
+    return "; ".join(f"{la.fmt} in {la.what}" for la in layouts)
+
+
+def find_layouts(path: Path, fmt: str | None = None) -> list[Layout]:
+    """Every dataset found in folder ``path`` (of format ``fmt`` when given), after the preferences of the
+    module docstring: one element when the choice is clear, several when it is not, none when nothing
+    was found."""
+    here = [la for la in _here(path, path) if fmt is None or la.fmt == fmt]
+    below: list[Layout] = []
+    try:
+        subs = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                      key=lambda d: natural_key(d.name))
+    except OSError:
+        subs = []
+    if not here or len(subs) <= _MAX_SUBFOLDERS:
+        for d in subs[:_MAX_SUBFOLDERS]:
+            below += [la for la in _below(d, path) if fmt is None or la.fmt == fmt]
+    found_here = {la.fmt for la in here}
+    below = [la for la in below if la.fmt not in found_here]
+    by_fmt: dict[str, list[Layout]] = {}
+    for la in below:
+        by_fmt.setdefault(la.fmt, []).append(la)
+    for f, group in by_fmt.items():
+        group = [la for la in group if la.images_found] or group
+        by_fmt[f] = [la for la in group if la.standard] or group
+    return here + [la for group in by_fmt.values() for la in group]
+
+
+def find_layout(path: str | Path, fmt: str | None = None) -> Layout:
+    """The one dataset at ``path`` (a file or a folder), of format ``fmt`` when given.
+
+    Raises:
+        DatasetError: when nothing is found (without ``fmt``), or more than one dataset is: the message
+            lists each, where it is, and how to choose.
+    """
+    p = Path(path)
+    if p.is_file():
+        if fmt is not None:
+            return Layout(fmt, p, what=p.name)
+        suffix = p.suffix.lower()
+        if suffix == ".json" and is_labelme_file(p):
+            return Layout("labelme", p, what=p.name)
+        if suffix == ".xml" and is_cvat_file(p):
+            return Layout("cvat", p, what=p.name)
+        if suffix in _BY_SUFFIX:
+            return Layout(_BY_SUFFIX[suffix], p, what=p.name)
+        raise DatasetError(f"{p}: cannot tell the format from the extension {p.suffix!r}; pass the format")
+    if not p.is_dir():
+        raise DatasetError(f"{p}: no such file or folder")
+    if fmt is not None and fmt not in _NESTED_FORMATS:
+        return Layout(fmt, p, what=_rel(p, p))
+    found = find_layouts(p, fmt)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        if fmt is not None:
+            return Layout(fmt, p, what=_rel(p, p))  # the reader says what is missing
+        raise DatasetError(f"{p}: cannot tell the annotation format: no data.yaml, labels/ + images/, "
+                           "Annotations/ or VOC .xml files, COCO or LabelMe .json, or single .csv, here or one "
+                           "folder down; pass the format (--from FMT / fmt=FMT) and the annotation file or folder")
+    formats = sorted({la.fmt for la in found})
+    if len(formats) > 1:
+        raise DatasetError(f"{p}: found more than one annotation format: {_describe(found)}; {_HINT}")
+    raise DatasetError(f"{p}: found {formats[0]} annotations in {len(found)} places: {_describe(found)}; "
+                       "pass the folder you mean")
