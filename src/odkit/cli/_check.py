@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from odkit.cli._common import UsageError
+from odkit.cli._convert import found_in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
                              "classes themselves")
         opts["class_names"] = _class_names(args.classes)
     dataset = read_annotations(args.dataset, from_fmt, args.images, strict=False, **opts)
+    note = found_in(dataset, args.dataset)
+    if note:
+        print(f"{from_fmt} dataset found in {args.dataset}{note}")
     report = check_dataset(dataset, check_images=not args.no_images, decode=not args.fast,
                            near_dup_iou=args.near_dup_iou)
     by_code: dict[str, list] = {}

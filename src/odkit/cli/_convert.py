@@ -52,6 +52,28 @@ def _parse_split(text: str) -> dict[str, float]:
     return out
 
 
+def found_in(dataset: object, given: Path) -> str:
+    """``" (annots/, images in images/)"``: where detection found the annotations and images, when that is
+    not ``given`` itself; "" otherwise."""
+    read = Path(str(dataset.source.get("path", given)))  # type: ignore[attr-defined]
+    if read.resolve() == given.resolve():
+        return ""
+    base = given.resolve()
+
+    def rel(p: Path) -> str:
+        p = p.resolve()
+        shown = p.relative_to(base).as_posix() if base in p.parents else str(p)
+        return shown + ("/" if p.is_dir() else "")
+
+    root = dataset.root  # type: ignore[attr-defined]
+    return f" ({rel(read)}" + (f", images in {rel(root)})" if root is not None else ")")
+
+
+def split_counts(splits: dict) -> str:
+    """``"train 205, val 87 images"``."""
+    return ", ".join(f"{k} {len(v)}" for k, v in splits.items()) + " images"
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -131,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
     _protect_images(dataset, dst, args.dst)
     src_fmt = dataset.source.get("format", args.from_fmt)
     print(f"read {len(dataset)} images, {dataset.num_boxes} boxes, {len(dataset.categories)} classes "
-          f"({src_fmt}) from {args.src}")
+          f"({src_fmt}) from {args.src}{found_in(dataset, args.src)}")
+    if dataset.splits:
+        print(f"splits: {split_counts(dataset.splits)}")
     read_errors = [i for i in dataset.issues if i.severity == "error"]
     read_warnings = [i for i in dataset.issues if i.severity == "warning"]
     if read_errors:
@@ -145,6 +169,17 @@ def run(args: argparse.Namespace) -> int:
     write_opts = _csv_options(args, args.to_fmt)
     report = write_annotations(dataset, args.dst, args.to_fmt, copy_images=args.copy_images, **write_opts)
     print(report.summary().splitlines()[0])
+    if args.to_fmt == "coco" and dataset.splits:
+        if args.dst.suffix.lower() == ".json":
+            print("one .json file holds every image: the splits are not kept (give a folder as DST to write "
+                  "annotations/instances_<split>.json, one file per split)")
+        else:
+            files = [f"annotations/instances_{k}.json" for k in dataset.splits]
+            in_splits = {i for ids in dataset.splits.values() for i in ids}
+            if len(in_splits) < len(dataset):
+                files.append(f"annotations/instances_unassigned.json ({len(dataset) - len(in_splits)} images in "
+                             "no split)")
+            print("one file per split: " + ", ".join(files))
     if read_warnings:
         print(f"noted while reading ({len(read_warnings)}):")
         _print_issues("note ", read_warnings, args.verbose)
