@@ -169,3 +169,23 @@ def test_shared_datasets() -> None:
         detect_format(bccd)
     ds = read_annotations(bccd, "voc")
     assert {k: len(v) for k, v in ds.splits.items()} == {"test": 72, "train": 205, "trainval": 292, "val": 87}
+
+
+def test_coco_file_per_split_folder_is_one_dataset_with_splits(tmp_path: Path) -> None:
+    """Roboflow's COCO export: train/, valid/, test/, each with its images and an _annotations.coco.json
+    numbering its images from 0."""
+    root = tmp_path / "export"
+    for split, names in {"train": ["a.jpg", "b.jpg"], "valid": ["c.jpg"], "test": ["d.jpg"]}.items():
+        for name in names:
+            make_image(root / split / name, 40, 30)
+        data = {"images": [{"id": i, "file_name": n, "width": 40, "height": 30} for i, n in enumerate(names)],
+                "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 2, 10, 5]}
+                                for i in range(len(names))],
+                "categories": [{"id": 0, "name": "cells"}, {"id": 1, "name": "k"}]}
+        (root / split / "_annotations.coco.json").write_text(json.dumps(data))
+    (root / "README.roboflow.txt").write_text("exported")
+    assert detect_format(root).value == "coco"
+    ds = read_annotations(root)
+    assert {k: len(v) for k, v in ds.splits.items()} == {"train": 2, "val": 1, "test": 1}
+    assert len(ds) == 4 and ds.num_boxes == 4 and all(ds.image_path(im).is_file() for im in ds.images)
+    assert [i.code for i in ds.issues] == ["image_ids_renumbered"]

@@ -14,7 +14,8 @@ A sub-folder of the format already found in the folder itself is part of that da
 ``annotations_at_f4d1464/`` beside ``annotations/``), not a second one. When a format turns up in several
 sub-folders, those whose images are found win, then VOC roots (``BCCD/Annotations``) over folders of loose
 ``.xml`` files. Two formats, or one format in two places, is an error that lists what was found where and
-says how to choose.
+says how to choose. One COCO file in each of ``train/``, ``valid/``, ``test/``... (Roboflow's export) is
+one dataset with those splits (``valid/`` is the split ``val``).
 
 The images of a VOC folder are found by the ``<filename>`` of a sample of its XML files: in the folder
 itself, next to it (``JPEGImages/``, ``images/``, any sibling folder) or above it; ``<path>`` is used only
@@ -38,6 +39,10 @@ _BY_SUFFIX = {".json": "coco", ".xml": "voc", ".csv": "csv", ".yaml": "yolo", ".
 _NESTED_FORMATS = ("voc", "yolo", "coco")
 # Beyond this many sub-folders, a folder whose own layout is known is not scanned one level down.
 _MAX_SUBFOLDERS = 64
+# Sub-folders that hold one split each (Roboflow's COCO export: train/, valid/, test/).
+_SPLIT_FOLDERS = ("train", "training", "val", "valid", "validation", "test", "testing", "trainval", "dev")
+# Their split names (as YOLO's ``validation:`` key is read as ``val``).
+_SPLIT_ROLE = {"training": "train", "valid": "val", "validation": "val", "testing": "test"}
 _SAMPLE = 20  # XML files whose <filename> locate the images
 _HINT = "choose with --from FMT (odkit) or fmt=FMT (read_annotations), or pass the folder you mean"
 
@@ -269,6 +274,15 @@ def find_layouts(path: Path, fmt: str | None = None) -> list[Layout]:
     for f, group in by_fmt.items():
         group = [la for la in group if la.images_found] or group
         by_fmt[f] = [la for la in group if la.standard] or group
+    coco = by_fmt.get("coco", [])
+    if len(coco) > 1 and all(not la.split_files and la.path.parent.parent == path
+                             and la.path.parent.name.lower() in _SPLIT_FOLDERS for la in coco):
+        # Roboflow's COCO export: train/_annotations.coco.json, valid/..., test/...: one dataset, split by folder
+        names = [_SPLIT_ROLE.get(la.path.parent.name.lower(), la.path.parent.name) for la in coco]
+        if len(set(names)) < len(names):  # val/ and valid/ both: keep the folder names
+            names = [la.path.parent.name for la in coco]
+        by_fmt["coco"] = [Layout("coco", path, what=", ".join(la.what for la in coco),
+                                 split_files=tuple(zip(names, (la.path for la in coco))))]
     return here + [la for group in by_fmt.values() for la in group]
 
 
