@@ -24,7 +24,9 @@ where it exists on this machine (labelImg writes the labeller's own path, e.g. `
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,11 +80,30 @@ def _rel(path: Path, base: Path) -> str:
     return "./" if rel == "." else rel + ("/" if path.is_dir() else "")
 
 
+# Folder -> its annotation-like files by suffix, for the time of one ``find_layouts`` call: an image folder of
+# 100k files is listed once, not once per rule.
+_LISTINGS: ContextVar[dict[Path, dict[str, list[str]]] | None] = ContextVar("_LISTINGS", default=None)
+_SUFFIXES = (".xml", ".json", ".csv")
+
+
 def _files(folder: Path, suffix: str) -> list[Path]:
-    try:
-        return sorted((p for p in folder.glob(f"*{suffix}") if p.is_file()), key=lambda p: natural_key(p.name))
-    except OSError:
-        return []
+    """The files of ``folder`` whose name ends with ``suffix`` (``.xml``, ``.json`` or ``.csv``, any case),
+    natural-sorted; hidden ones skipped."""
+    cache = _LISTINGS.get()
+    by_suffix = cache.get(folder) if cache is not None else None
+    if by_suffix is None:
+        by_suffix = {s: [] for s in _SUFFIXES}
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            names = []
+        for name in names:
+            ext = name[name.rfind("."):].lower()  # the name itself when it has no dot: no suffix matches
+            if ext in by_suffix and not name.startswith(".") and os.path.isfile(os.path.join(folder, name)):
+                by_suffix[ext].append(name)
+        if cache is not None:
+            cache[folder] = by_suffix
+    return [folder / n for n in sorted(by_suffix[suffix], key=natural_key)]
 
 
 def _looks_like_coco(path: Path) -> bool:
@@ -256,6 +277,14 @@ def find_layouts(path: Path, fmt: str | None = None) -> list[Layout]:
     """Every dataset found in folder ``path`` (of format ``fmt`` when given), after the preferences of the
     module docstring: one element when the choice is clear, several when it is not, none when nothing
     was found."""
+    token = _LISTINGS.set({})
+    try:
+        return _find_layouts(path, fmt)
+    finally:
+        _LISTINGS.reset(token)
+
+
+def _find_layouts(path: Path, fmt: str | None) -> list[Layout]:
     here = [la for la in _here(path, path) if fmt is None or la.fmt == fmt]
     below: list[Layout] = []
     try:
