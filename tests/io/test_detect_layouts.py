@@ -189,3 +189,17 @@ def test_coco_file_per_split_folder_is_one_dataset_with_splits(tmp_path: Path) -
     assert {k: len(v) for k, v in ds.splits.items()} == {"train": 2, "val": 1, "test": 1}
     assert len(ds) == 4 and ds.num_boxes == 4 and all(ds.image_path(im).is_file() for im in ds.images)
     assert [i.code for i in ds.issues] == ["image_ids_renumbered"]
+
+
+def test_voc_folder_per_split_is_one_dataset_with_splits(tmp_path: Path) -> None:
+    """Roboflow's VOC export: train/, valid/, test/, each holding its images and their XML files."""
+    root = tmp_path / "export"
+    _voc_folder(root, "train", None, n=3)
+    _voc_folder(root, "valid", None, n=2)
+    _voc_folder(root, "test", None, n=1)
+    assert detect_format(root).value == "voc"
+    ds = read_annotations(root)
+    assert {k: len(v) for k, v in ds.splits.items()} == {"train": 3, "val": 2, "test": 1}
+    assert len(ds) == 6 and ds.num_boxes == 6 and [c.name for c in ds.categories] == ["kangaroo"]
+    assert all(ds.image_path(im).is_file() for im in ds.images)
+    assert ds.source["format"] == "voc" and set(ds.source["folders"]) == {"train", "val", "test"}

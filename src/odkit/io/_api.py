@@ -17,8 +17,9 @@ from odkit.io._common import WriteReport
 from odkit.io._csv import read_csv, write_csv
 from odkit.io._cvat import read_cvat, write_cvat
 from odkit.io._labelme import read_labelme, write_labelme
-from odkit.io._layouts import find_layout
+from odkit.io._layouts import Layout, find_layout
 from odkit.io._model import Dataset
+from odkit.io._ops import merge_datasets
 from odkit.io._voc import read_voc, write_voc
 from odkit.io._yolo import read_yolo, write_yolo, yolo_layout
 
@@ -131,6 +132,8 @@ def read_annotations(
             return read_coco_splits(layout.split_files, images, strict=strict, source=where)
         return read_coco(_single_file(where, ".json"), images, strict=strict)
     if f is AnnotationFormat.VOC:
+        if layout.split_folders:
+            return _read_voc_folders(layout, images_dir, strict, options)
         return read_voc(where, images, strict=strict, **options)
     if f is AnnotationFormat.YOLO:
         return read_yolo(where, images, strict=strict, **options)
@@ -139,6 +142,19 @@ def read_annotations(
     if f is AnnotationFormat.CVAT:
         return read_cvat(_single_file(where, ".xml"), images, strict=strict, **options)
     return read_csv(_single_file(where, ".csv"), images, strict=strict, **options)
+
+
+def _read_voc_folders(layout: Layout, images_dir: str | os.PathLike[str] | None, strict: bool,
+                      options: dict[str, Any]) -> Dataset:
+    """One VOC folder per split (Roboflow's export): each read, then merged (image ids 1..N in split order,
+    categories united by name, image paths absolute) with the splits named after the folders."""
+    parts = []
+    for split, la in layout.split_folders:
+        ds = read_voc(la.path, images_dir if images_dir is not None else la.images_dir, strict=strict, **options)
+        parts.append(replace(ds, splits={split: [im.id for im in ds.images]}))
+    merged = merge_datasets(*parts)
+    return replace(merged, source={"format": "voc", "path": str(layout.path),
+                                   "folders": {s: str(la.path) for s, la in layout.split_folders}})
 
 
 # Where each format's tools expect the images, relative to the output folder ("" = beside the annotations).

@@ -14,8 +14,8 @@ A sub-folder of the format already found in the folder itself is part of that da
 ``annotations_at_f4d1464/`` beside ``annotations/``), not a second one. When a format turns up in several
 sub-folders, those whose images are found win, then VOC roots (``BCCD/Annotations``) over folders of loose
 ``.xml`` files. Two formats, or one format in two places, is an error that lists what was found where and
-says how to choose. One COCO file in each of ``train/``, ``valid/``, ``test/``... (Roboflow's export) is
-one dataset with those splits (``valid/`` is the split ``val``).
+says how to choose. One COCO file, or one folder of VOC ``.xml`` files, in each of ``train/``, ``valid/``,
+``test/``... (Roboflow's exports) is one dataset with those splits (``valid/`` is the split ``val``).
 
 The images of a VOC folder are found by the ``<filename>`` of a sample of its XML files: in the folder
 itself, next to it (``JPEGImages/``, ``images/``, any sibling folder) or above it; ``<path>`` is used only
@@ -59,6 +59,7 @@ class Layout:
         images_dir: the images folder the detection found (VOC); None: the reader guesses.
         what: for messages, e.g. ``"annots/ (12 .xml), images in images/"``.
         split_files: COCO with one instances file per split: ``(split, file)`` pairs.
+        split_folders: VOC with one folder per split (``train/``, ``valid/``...): ``(split, layout)`` pairs.
         images_found: False when the detection looked for the images and found none.
         standard: False for a VOC folder of ``.xml`` files that is not a VOC root (no ``Annotations/``).
     """
@@ -68,6 +69,7 @@ class Layout:
     images_dir: Path | None = None
     what: str = ""
     split_files: tuple[tuple[str, Path], ...] = ()
+    split_folders: tuple[tuple[str, Layout], ...] = ()
     images_found: bool = True
     standard: bool = True
 
@@ -303,16 +305,26 @@ def _find_layouts(path: Path, fmt: str | None) -> list[Layout]:
     for f, group in by_fmt.items():
         group = [la for la in group if la.images_found] or group
         by_fmt[f] = [la for la in group if la.standard] or group
-    coco = by_fmt.get("coco", [])
-    if len(coco) > 1 and all(not la.split_files and la.path.parent.parent == path
-                             and la.path.parent.name.lower() in _SPLIT_FOLDERS for la in coco):
-        # Roboflow's COCO export: train/_annotations.coco.json, valid/..., test/...: one dataset, split by folder
-        names = [_SPLIT_ROLE.get(la.path.parent.name.lower(), la.path.parent.name) for la in coco]
-        if len(set(names)) < len(names):  # val/ and valid/ both: keep the folder names
-            names = [la.path.parent.name for la in coco]
-        by_fmt["coco"] = [Layout("coco", path, what=", ".join(la.what for la in coco),
-                                 split_files=tuple(zip(names, (la.path for la in coco))))]
+    for f in ("coco", "voc"):
+        folders = _split_folders(path, by_fmt.get(f, []))
+        if folders:  # Roboflow's COCO and VOC exports: train/, valid/, test/, one dataset split by folder
+            what = ", ".join(la.what for la in by_fmt[f])
+            by_fmt[f] = [Layout(f, path, what=what, split_files=tuple((n, la.path) for n, la in folders))
+                         if f == "coco" else Layout(f, path, what=what, split_folders=folders)]
     return here + [la for group in by_fmt.values() for la in group]
+
+
+def _split_folders(path: Path, group: list[Layout]) -> tuple[tuple[str, Layout], ...]:
+    """``(split, layout)`` pairs when ``group`` (2+ layouts of one format) lie each in its own split-named
+    sub-folder of ``path`` (``train/``, ``valid/``...); () otherwise."""
+    folders = [la.path.parent if la.path.is_file() else la.path for la in group]
+    if len(group) < 2 or any(la.split_files for la in group) or any(
+            d.parent != path or d.name.lower() not in _SPLIT_FOLDERS for d in folders):
+        return ()
+    names = [_SPLIT_ROLE.get(d.name.lower(), d.name) for d in folders]
+    if len(set(names)) < len(names):  # val/ and valid/ both: keep the folder names
+        names = [d.name for d in folders]
+    return tuple(zip(names, group))
 
 
 def find_layout(path: str | Path, fmt: str | None = None) -> Layout:
