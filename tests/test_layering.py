@@ -45,7 +45,7 @@ def _source_files(layer: str) -> list[Path]:
 def test_core_never_imports_torch_or_upper_layers(layer: str) -> None:
     if not (PACKAGE / layer).is_dir():
         pytest.skip(f"odkit.{layer} does not exist yet")
-    allowed = {"boxes", "ops", "errors", "_typing", "_arrays", "_runtime", layer}
+    allowed = {"boxes", "ops", "errors", "_typing", "_arrays", "_runtime", "_coco_json", layer}
     problems = []
     for path in _source_files(layer):
         for line, module in _imports(path):

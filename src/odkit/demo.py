@@ -93,7 +93,7 @@ def _write_dataset(out_dir: Path, n_images: int, seed: int) -> tuple[Path, list]
     """Generate the shapes dataset; write PNG images and a COCO file. Returns (coco path, generated items)."""
     from PIL import Image
 
-    from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord, write_annotations
+    from odkit.io import Category, Dataset, GroundTruth, ImageRecord, write_annotations
 
     items = make_shapes_dataset(n_images, image_hw=(160, 224), size_range=(14, 104), seed=seed)
     images_dir = out_dir / "dataset" / "images"
@@ -104,7 +104,7 @@ def _write_dataset(out_dir: Path, n_images: int, seed: int) -> tuple[Path, list]
         Image.fromarray(item.image).save(images_dir / name)
         h, w = item.image.shape[:2]
         records.append(ImageRecord(id=i, file_name=name, path=name, width=w, height=h))
-        annotations[i] = ImageAnnotations(item.ground_truth.boxes_xyxy, item.ground_truth.class_ids + 1)
+        annotations[i] = GroundTruth(item.ground_truth.boxes_xyxy, item.ground_truth.class_ids + 1)
     dataset = Dataset(
         images=tuple(records),
         categories=tuple(Category(id=k + 1, name=n) for k, n in enumerate(SHAPE_CLASSES)),

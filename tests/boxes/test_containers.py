@@ -23,8 +23,8 @@ def test_detections_normalize_dtypes_and_copy_inputs() -> None:
     boxes = np.array([[0, 0, 10, 10]], dtype=np.float64)
     dets = Detections(boxes, np.array([0.3]), np.array([7]))
     boxes[0, 0] = 5
-    assert dets.boxes_xyxy.dtype == np.float32 and dets.boxes_xyxy[0, 0] == 0
-    assert dets.scores.dtype == np.float32 and dets.class_ids.dtype == np.int64
+    assert dets.boxes_xyxy.dtype == np.float64 and dets.boxes_xyxy[0, 0] == 0
+    assert dets.scores.dtype == np.float64 and dets.class_ids.dtype == np.int64
     with pytest.raises(ValueError, match="read-only"):
         dets.boxes_xyxy[0, 0] = 1
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -89,3 +89,18 @@ def test_boxes_container_converts() -> None:
     assert len(boxes[0]) == 1
     with pytest.raises(BoxFormatError, match="negative width"):
         Boxes(np.array([[0, 0, -1, 1]]), "xywh")
+
+
+def test_ground_truth_is_float64_end_to_end_and_rejects_inverted_boxes() -> None:
+    boxes = np.array([[0.1, 0.2, 10.123456789012, 10.5]])
+    gt = GroundTruth(boxes, [3], ann_ids=[7], truncated=[True], extras=({"pose": "Left"},))
+    assert gt.boxes_xyxy.dtype == np.float64 and gt.boxes_xyxy[0, 2] == 10.123456789012  # no float32 round trip
+    assert gt.area.tolist() == [(10.123456789012 - 0.1) * (10.5 - 0.2)]
+    assert gt.ann_ids.tolist() == [7] and gt.truncated.tolist() == [True] and gt.extras[0]["pose"] == "Left"
+    assert gt[0].extras[0]["pose"] == "Left" and len(GroundTruth.concat([gt, gt])) == 2
+    with pytest.raises(BoxFormatError, match=r"boxes_xyxy\[1\] \(xyxy\) has x_max < x_min"):
+        GroundTruth([[0, 0, 1, 1], [5, 0, 1, 1]], [1, 1])
+    with pytest.raises(BoxFormatError, match="extras must have 1 entries"):
+        GroundTruth([[0, 0, 1, 1]], [1], extras=())
+    empty = GroundTruth.empty()
+    assert empty.boxes_xyxy.shape == (0, 4) and empty.boxes_xyxy.dtype == np.float64

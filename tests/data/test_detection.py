@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from odkit.boxes import BoxFormat, box_convert
+from odkit.boxes import BoxFormat, GroundTruth, box_convert
 from odkit.data import (
     Compose,
     DetectionDataset,
@@ -25,7 +25,7 @@ from odkit.data import (
     unletterbox_boxes,
 )
 from odkit.errors import AnnotationError
-from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io import Category, Dataset, ImageRecord
 from tests.data.test_augment import assert_boxes_cover_pixels, scene
 
 
@@ -39,7 +39,7 @@ def _dataset(tmp_path: Path, items: list[tuple[str, np.ndarray | bytes, np.ndarr
         else:
             Image.fromarray(content).save(path)
         records.append(ImageRecord(id=i + 1, file_name=name, path=name))
-        anns[i + 1] = ImageAnnotations(np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(cats, np.int64))
+        anns[i + 1] = GroundTruth(np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(cats, np.int64))
     categories = tuple(Category(10 * (k + 1), f"c{k}") for k in range(12))
     return Dataset(tuple(records), categories, anns, root=tmp_path)
 
@@ -163,11 +163,11 @@ def test_degenerate_boxes_raise_naming_the_file_or_are_dropped(tmp_path: Path) -
 
 
 def _dirty(tmp_path: Path) -> Dataset:
-    """Six 10x10 images with their size annotated (as VOC does); image 5 has an inverted box, image 6 an
+    """Six 10x10 images with their size annotated (as VOC does); image 5 has a zero-width box, image 6 an
     unknown category."""
     image = np.zeros((10, 10, 3), np.uint8)
     items = [(f"{i}.png", image, [[1, 1, 4, 4]], [10]) for i in range(6)]
-    items[4] = ("4.png", image, [[1, 1, 4, 4], [6, 1, 2, 4]], [10, 20])
+    items[4] = ("4.png", image, [[1, 1, 4, 4], [6, 1, 6, 4]], [10, 20])
     items[5] = ("5.png", image, [[1, 1, 4, 4], [1, 1, 2, 2]], [10, 999])
     base = _dataset(tmp_path, items)
     records = tuple(
@@ -180,13 +180,13 @@ def _dirty(tmp_path: Path) -> Dataset:
 def test_dirty_annotations_fail_at_construction_not_mid_epoch(tmp_path: Path) -> None:
     """Regression: a dirty VOC set used to die with AnnotationError after 4 samples of an epoch."""
     dirty = _dirty(tmp_path)
-    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 2.0, 4.0\] has no area"):
+    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 6.0, 4.0\] has no area"):
         detection_dataset(dirty)  # the first problem in dataset order
     with pytest.raises(AnnotationError, match=r"ann/6.xml:box 1: category id 999 is not in"):
         detection_dataset(dirty, drop_degenerate=True)  # an unknown class is not a degenerate box
     no_unknown = Dataset(dirty.images[:5], dirty.categories, {i: dirty.annotations[i] for i in range(1, 6)},
                          root=tmp_path)
-    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 2.0, 4.0\] has no area"):
+    with pytest.raises(AnnotationError, match=r"ann/5.xml:box 1: box \[6.0, 1.0, 6.0, 4.0\] has no area"):
         detection_dataset(no_unknown)
     with pytest.warns(RuntimeWarning, match="dropped 1 degenerate"):
         ds = detection_dataset(no_unknown, drop_degenerate=True, batch_size=2)

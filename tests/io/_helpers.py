@@ -36,7 +36,7 @@ def boxes_by_image(dataset: Dataset) -> dict[str, list[tuple[str, tuple[float, .
     names = dataset.category_names
     out = {}
     for im, ann in dataset:
-        rows = [(names[int(c)], tuple(b)) for c, b in zip(ann.category_ids.tolist(), ann.boxes_xyxy.tolist())]
+        rows = [(names[int(c)], tuple(b)) for c, b in zip(ann.class_ids.tolist(), ann.boxes_xyxy.tolist())]
         out[Path(im.path).name] = rows
     return out
 

@@ -71,7 +71,7 @@ def test_every_defect_is_found_with_file_and_location(tmp_path: Path) -> None:
     by_code = {f.code: f for f in report.findings}
     assert by_code["out_of_bounds"].where == "ok.jpg object 1"  # shared annotation file: image named
     assert by_code["zero_size"].where == "ok.jpg object 2"
-    assert by_code["inverted_box"].where == "ok.jpg object 3"
+    assert by_code["inverted_box"].where == "annotations[3].bbox"  # COCO: named by its entry
     assert by_code["duplicate"].where == "ok.jpg object 5" and "object 4" in by_code["duplicate"].message
     assert "IoU 0.905" in by_code["near_duplicate"].message
     assert by_code["unknown_class"].where == "annotations[7].category_id"
@@ -85,7 +85,7 @@ def test_every_defect_is_found_with_file_and_location(tmp_path: Path) -> None:
     assert any("EXIF orientation 6" in m and "60x40" in m for m in mismatches)  # rotated_stored_size
     assert any("100x100" in m for m in mismatches)  # wrong_size; rotated_ok has no finding
     assert not report.ok and len(report.errors) == 10
-    assert report.stats["images"] == 11 and report.stats["boxes"] == 10
+    assert report.stats["images"] == 11 and report.stats["boxes"] == 9  # the inverted box was not read
 
 
 def test_fix_writes_a_clean_copy(tmp_path: Path) -> None:
@@ -98,8 +98,10 @@ def test_fix_writes_a_clean_copy(tmp_path: Path) -> None:
     text = "\n".join(changes)
     for expected in ("trunc.jpg: image dropped", "garbage.jpg: image dropped", "missing.jpg: image dropped",
                      "nosize.jpg: size 0x0 -> 60x40", "rotated_stored_size.jpg: size 60x40 -> 40x60",
-                     "object 2 dropped", "object 3 dropped", "object 5 dropped", "clipped to [50.0, 30.0, 60.0, 40.0]"):
+                     "object 2 dropped", "object 5 dropped", "clipped to [50.0, 30.0, 60.0, 40.0]"):
         assert expected in text, expected
+    # the inverted box (object 3) never entered the dataset: the lenient read skipped it, and check said so
+    assert [f.where for f in report.findings if f.code == "inverted_box"] == ["annotations[3].bbox"]
     assert len(fixed) == 8 and len(fixed.annotations[1]) == 4
     again = check_dataset(fixed)
     assert again.ok, [str(f) for f in again.errors]
@@ -116,7 +118,7 @@ def test_zero_size_voc_box_and_yolo_bad_lines_are_findings(tmp_path: Path) -> No
         "<object><name>x</name><bndbox><xmin>9</xmin><ymin>5</ymin><xmax>5</xmax><ymax>9</ymax></bndbox></object>"
         "</annotation>")
     report = check_dataset(read_annotations(voc, strict=False))
-    assert [(f.code, f.where) for f in report.errors] == [("zero_size", "object 0"), ("inverted_box", "object 2")]
+    assert sorted((f.where, f.code) for f in report.errors) == [("object 0", "zero_size"), ("object 2", "inverted_box")]
     assert report.errors[0].file.endswith("a.xml")
 
     yolo = tmp_path / "yolo"

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from odkit.boxes import GroundTruth
 from odkit.cli.main import main
-from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord, read_annotations
+from odkit.io import Category, Dataset, ImageRecord, read_annotations
 from odkit.io._check import check_dataset, object_index
 from tests.io._helpers import make_image
 
@@ -46,7 +47,7 @@ def test_object_index_never_raises() -> None:
 
 def _one_box(box: list[float], fmt: str) -> Dataset:
     return Dataset(images=(ImageRecord(1, "a.jpg", "a.jpg", 100, 100, "a.txt"),), categories=(Category(0, "x"),),
-                   annotations={1: ImageAnnotations(np.array([box], np.float64), np.array([0], np.int64))},
+                   annotations={1: GroundTruth(np.array([box], np.float64), np.array([0], np.int64))},
                    source={"format": fmt})
 
 

@@ -92,7 +92,7 @@ def test_bccd_test_csv_matches_the_xml(datasets_dir: Path) -> None:
     assert [im.file_name for im in xml.images] == [im.file_name for im in csv_.images]
     for (_, a), (_, b) in zip(xml, csv_):
         np.testing.assert_array_equal(a.boxes_xyxy, b.boxes_xyxy)
-        np.testing.assert_array_equal(a.category_ids, b.category_ids)
+        np.testing.assert_array_equal(a.class_ids, b.class_ids)
 
 
 def _bndboxes(folder: Path) -> dict[str, list[list[str]]]:

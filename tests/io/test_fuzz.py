@@ -97,7 +97,7 @@ _CAT = {"id": 1, "name": "a"}
         ({"images": [_IMG], "categories": [_CAT], "annotations": [
             {"id": 1, "image_id": [1], "category_id": 1, "bbox": [1, 1, 1, 1]}]}, r"annotations\[0\]\.image_id"),
         ({"images": [], "categories": [_CAT, {"id": 2, "name": "a"}]}, r"categories\[1\]: category name 'a'"),
-        ({"images": [_IMG, _IMG], "categories": []}, r"images\[1\]: image id 1 appears twice"),
+        ({"images": [_IMG, _IMG], "categories": []}, r"images\[1\]: id 1 appears twice"),
     ],
 )
 def test_coco_edge_values_are_annotation_errors(tmp_path: Path, payload: dict, match: str) -> None:

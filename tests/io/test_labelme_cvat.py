@@ -22,7 +22,7 @@ def test_labelme_rectangles_polygons_and_unsupported_shapes(tmp_path: Path) -> N
     d = read_labelme(folder)
     ann = d.annotations[1]
     np.testing.assert_array_equal(ann.boxes_xyxy, [[10, 5.25, 30.5, 20], [1, 1, 9, 8]])
-    assert [d.category_names[c] for c in ann.category_ids.tolist()] == ["cat", "dog"]
+    assert [d.category_names[c] for c in ann.class_ids.tolist()] == ["cat", "dog"]
     assert ann.extras[1]["labelme_points"] == [[1, 1], [9, 2], [5, 8]] and ann.extras[1]["labelme_group_id"] == 3
     assert [(i.code, i.where) for i in d.issues] == [("unsupported_shape", "shapes[2]")]
     assert d.image_path(d.images[0]).resolve() == (tmp_path / "img" / "a.png").resolve()
@@ -55,7 +55,7 @@ def test_cvat_boxes_labels_flags_and_skipped_polygon() -> None:
     assert [im.id for im in d.images] == [0, 5] and d.images[0].image_hw == (30, 40)
     ann = d.annotations[0]
     np.testing.assert_array_equal(ann.boxes_xyxy, [[1.5, 2, 10.25, 20], [0, 0, 40, 30]])
-    assert ann.category_ids.tolist() == [2, 1] and ann.difficult.tolist() == [True, False]
+    assert ann.class_ids.tolist() == [2, 1] and ann.difficult.tolist() == [True, False]
     assert ann.extras[0]["cvat_occluded"] == "1"
     assert [i.code for i in d.issues] == ["unsupported_shape"]
     assert len(d.annotations[5]) == 0

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from odkit.boxes import GroundTruth
 from odkit.errors import BoxFormatError, DatasetError
-from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord, concat_annotations
+from odkit.io import Category, Dataset, ImageRecord
 from tests.conftest import assert_unchanged
 
 
 def _dataset() -> Dataset:
-    ann = ImageAnnotations(
+    ann = GroundTruth(
         np.array([[0, 0, 10, 10], [5, 5, 5, 9], [2, 2, 8, 4]], np.int64), [1, 90, 1],
         difficult=[False, False, True], extras=[{"voc_pose": "Left"}, {}, {}],
     )
@@ -41,49 +42,49 @@ def test_every_image_has_annotations_and_categories_are_sorted() -> None:
 
 def test_columns_are_frozen_float64_and_indexing_returns_new_objects() -> None:
     ann = _dataset().annotations[3]
-    assert ann.boxes_xyxy.dtype == np.float64 and ann.category_ids.dtype == np.int64
+    assert ann.boxes_xyxy.dtype == np.float64 and ann.class_ids.dtype == np.int64
     with pytest.raises(ValueError):
         ann.boxes_xyxy[0, 0] = 5
     with pytest.raises(dataclasses.FrozenInstanceError):
         ann.boxes_xyxy = np.zeros((0, 4))  # type: ignore[misc]
     sub = ann[np.array([True, False, True])]
     assert len(sub) == 2 and sub.extras[0]["voc_pose"] == "Left" and sub.difficult.tolist() == [False, True]
-    assert len(ann[1]) == 1 and ann[1].category_ids.tolist() == [90]
+    assert len(ann[1]) == 1 and ann[1].class_ids.tolist() == [90]
     np.testing.assert_array_equal(ann.area, [100, 0, 12])
-    both = concat_annotations([ann, sub])
+    both = GroundTruth.concat([ann, sub])
     assert len(both) == 5 and both.extras[3]["voc_pose"] == "Left"
 
 
 def test_inputs_are_not_mutated() -> None:
     boxes = np.array([[1.0, 2, 3, 4]])
     ids = np.array([1])
-    assert_unchanged(ImageAnnotations, boxes, ids)
+    assert_unchanged(GroundTruth, boxes, ids)
 
 
 def test_bad_shapes_and_ids_are_typed_errors() -> None:
     with pytest.raises(BoxFormatError, match=r"shape \(N, 4\)"):
-        ImageAnnotations(np.zeros((2, 3)), [1, 1])
-    with pytest.raises(BoxFormatError, match="category_ids"):
-        ImageAnnotations(np.zeros((2, 4)), [1])
+        GroundTruth(np.zeros((2, 3)), [1, 1])
+    with pytest.raises(BoxFormatError, match="class_ids"):
+        GroundTruth(np.zeros((2, 4)), [1])
     im = ImageRecord(1, "a", "a")
     with pytest.raises(DatasetError, match="image id 1 appears more than once"):
         Dataset((im, im), (), {})
     with pytest.raises(DatasetError, match="category name 'x'"):
         Dataset((), (Category(1, "x"), Category(2, "x")), {})
     with pytest.raises(DatasetError, match="not in images"):
-        Dataset((im,), (), {5: ImageAnnotations.empty()})
+        Dataset((im,), (), {5: GroundTruth.empty()})
     with pytest.raises(DatasetError, match="split 'val'"):
         Dataset((im,), (), {}, splits={"val": [2]})
     with pytest.raises(DatasetError, match="unknown category 'zebra'"):
         _dataset().category_id("zebra")
 
 
-def test_ground_truth_is_float32_and_rejects_or_drops_degenerate_boxes() -> None:
+def test_ground_truth_is_the_stored_float64_container_and_drops_degenerate_boxes() -> None:
     d = _dataset()
     with pytest.raises(DatasetError, match=r"a.jpg: object 1 has a zero-size"):
         d.ground_truth(3)
     gt = d.ground_truth(3, drop_degenerate=True)
-    assert gt.boxes_xyxy.dtype == np.float32 and len(gt) == 2
+    assert gt.boxes_xyxy.dtype == np.float64 and len(gt) == 2
     assert gt.class_ids.tolist() == [1, 1] and gt.difficult.tolist() == [False, True]
     assert len(d.ground_truth(8)) == 0
     with pytest.raises(DatasetError, match="no image with id 99"):
@@ -103,22 +104,22 @@ def test_subset_and_split_keep_order_and_restrict_splits() -> None:
 
 
 def test_category_ids_are_never_truncated() -> None:
-    with pytest.raises(BoxFormatError, match=r"category_ids\[0\] must be an integer; got"):
-        ImageAnnotations(np.array([[0.0, 0, 1, 1]]), category_ids=[1.7])
-    assert ImageAnnotations(np.array([[0.0, 0, 1, 1]]), category_ids=[2.0]).category_ids.tolist() == [2]
+    with pytest.raises(BoxFormatError, match=r"class_ids\[0\] must be an integer; got"):
+        GroundTruth(np.array([[0.0, 0, 1, 1]]), class_ids=[1.7])
+    assert GroundTruth(np.array([[0.0, 0, 1, 1]]), class_ids=[2.0]).class_ids.tolist() == [2]
 
 
 def test_csv_writer_skips_what_it_cannot_hold(tmp_path: Path) -> None:
     from odkit.io import read_csv, write_csv
 
-    boxes = np.array([[10.0, 10, 50, 50], [50, 50, 9, 9], [5, 5, 5, 20]])
+    boxes = np.array([[10.0, 10, 50, 50], [5, 5, 5, 20]])
     ds = Dataset(
         images=(ImageRecord(1, "a.jpg", "a.jpg", 100, 100),),
         categories=(Category(1, "cat"),),
-        annotations={1: ImageAnnotations(boxes, [1, 1, 1])},
+        annotations={1: GroundTruth(boxes, [1, 1])},
     )
     report = write_csv(ds, tmp_path / "a.csv")
     codes = sorted(f.code for f in report.issues)
-    assert codes == ["inverted_box", "zero_size"], codes
+    assert codes == ["zero_size"], codes
     back = read_csv(tmp_path / "a.csv", images_dir=tmp_path)
     np.testing.assert_allclose(back.annotations[back.images[0].id].boxes_xyxy, boxes[:1])

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from odkit.io import (
     Category,
     Dataset,
-    ImageAnnotations,
+    GroundTruth,
     ImageRecord,
     read_annotations,
     write_annotations,
@@ -48,7 +48,7 @@ def datasets(draw: st.DrawFn, integer: bool = True) -> tuple[Dataset, list[tuple
                 y1 = draw(st.floats(y0 + 0.5, h, allow_nan=False))
             rows.append(((x0, y0, x1, y1), draw(st.sampled_from(cats)).id))
         if rows:
-            anns[i] = ImageAnnotations(np.array([r[0] for r in rows], np.float64), [r[1] for r in rows])
+            anns[i] = GroundTruth(np.array([r[0] for r in rows], np.float64), [r[1] for r in rows])
     return Dataset(tuple(images), cats, anns), [(im.width, im.height) for im in images]
 
 
@@ -100,7 +100,7 @@ def test_fractional_boxes_survive_their_own_format(fmt: str, data: tuple[Dataset
 
 
 def test_format_specific_flags_survive_their_format(tmp_path: Path) -> None:
-    ann = ImageAnnotations([[0, 0, 10, 10], [2, 2, 6, 6]], [1, 1], iscrowd=[False, True], difficult=[True, False],
+    ann = GroundTruth([[0, 0, 10, 10], [2, 2, 6, 6]], [1, 1], iscrowd=[False, True], difficult=[True, False],
                            truncated=[False, True], area=[50.0, 7.5])
     d = Dataset((ImageRecord(1, "a.png", "a.png", 20, 20),), (Category(1, "x"),), {1: ann})
     d = _with_images(d, tmp_path / "i")
@@ -146,7 +146,7 @@ def test_bccd_voc_to_each_format_is_exact(datasets_dir: Path, tmp_path: Path, fm
 
 def test_writing_over_the_source_layout_never_deletes_images(tmp_path: Path) -> None:
     d = Dataset((ImageRecord(1, "a.png", "a.png", 20, 20),), (Category(1, "x"),),
-                {1: ImageAnnotations([[1, 1, 5, 5]], [1])})
+                {1: GroundTruth([[1, 1, 5, 5]], [1])})
     d = _with_images(d, tmp_path / "JPEGImages")
     before = (tmp_path / "JPEGImages" / "a.png").read_bytes()
     for mode in ("copy", "symlink"):

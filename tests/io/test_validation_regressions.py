@@ -12,7 +12,7 @@ from odkit.errors import AnnotationError, DatasetError
 from odkit.io import (
     Category,
     Dataset,
-    ImageAnnotations,
+    GroundTruth,
     ImageRecord,
     merge_datasets,
     read_coco,
@@ -73,7 +73,7 @@ def test_voc_negative_size_is_rejected_with_file_and_field(tmp_path: Path) -> No
 
 def _stray() -> Dataset:
     return Dataset(images=(ImageRecord(1, "a.jpg", "a.jpg", 10, 10, ""),), categories=(Category(1, "a"),),
-                   annotations={1: ImageAnnotations(np.array([[1, 1, 3, 3]], np.float64), np.array([7], np.int64))})
+                   annotations={1: GroundTruth(np.array([[1, 1, 3, 3]], np.float64), np.array([7], np.int64))})
 
 
 def test_merge_and_remap_name_the_unknown_category_id() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from odkit.boxes import GroundTruth
 from odkit.errors import AnnotationError
-from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord, read_voc, write_voc
+from odkit.io import Category, Dataset, ImageRecord, read_voc, write_voc
 from tests.io._helpers import GOLDEN
 
 
@@ -18,7 +19,7 @@ def test_one_based_pixels_become_continuous_coordinates() -> None:
     ann = d.annotations[1]
     # xmin=1..xmax=40 covers the whole 40 px row: [0, 40) in continuous coordinates.
     np.testing.assert_array_equal(ann.boxes_xyxy, [[0, 0, 40, 30], [10, 5, 20, 15]])
-    assert [c.name for c in d.categories] == ["cat", "dog"] and ann.category_ids.tolist() == [1, 2]
+    assert [c.name for c in d.categories] == ["cat", "dog"] and ann.class_ids.tolist() == [1, 2]
     assert ann.truncated.tolist() == [True, False] and ann.difficult.tolist() == [False, True]
     assert ann.extras[0]["voc_pose"] == "Left"
     assert d.images[0].image_hw == (30, 40) and d.images[0].file_name == "cat.jpg"
@@ -37,7 +38,7 @@ def test_write_rounds_back_and_read_is_identity(tmp_path: Path) -> None:
 
 
 def test_writer_reports_crowd_boxes_and_rounding(tmp_path: Path) -> None:
-    ann = ImageAnnotations([[0.4, 0, 10, 10], [0, 0, 5, 5]], [1, 1], iscrowd=[False, True])
+    ann = GroundTruth([[0.4, 0, 10, 10], [0, 0, 5, 5]], [1, 1], iscrowd=[False, True])
     d = Dataset((ImageRecord(1, "a.jpg", "a.jpg", 20, 20),), (Category(1, "x"),), {1: ann})
     report = write_voc(d, tmp_path)
     assert report.boxes == 1 and sorted(i.code for i in report.issues) == ["crowd_not_representable", "rounded"]
@@ -79,7 +80,7 @@ def test_bccd_voc_root_with_splits(datasets_dir: Path) -> None:
     d = read_voc(datasets_dir / "bccd" / "BCCD")
     assert (len(d), d.num_boxes) == (364, 4888)
     assert {k: len(v) for k, v in d.splits.items()} == {"train": 205, "val": 87, "trainval": 292, "test": 72}
-    counts = {c.name: sum(int(np.sum(a.category_ids == c.id)) for a in d.annotations.values())
+    counts = {c.name: sum(int(np.sum(a.class_ids == c.id)) for a in d.annotations.values())
               for c in d.categories}
     assert counts == {"RBC": 4155, "WBC": 372, "Platelets": 361}
     assert sum(int(a.truncated.sum()) for a in d.annotations.values()) == 1131

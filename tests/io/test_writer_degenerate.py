@@ -1,4 +1,5 @@
-"""Writers: inverted / zero-size boxes are reported and skipped; no internal extras in COCO; segmentation notes."""
+"""Writers: zero-size boxes a format cannot hold are reported and skipped (inverted ones cannot enter a dataset:
+readers report them); no internal extras in COCO; segmentation notes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from odkit.io import (
     Category,
     Dataset,
-    ImageAnnotations,
+    GroundTruth,
     ImageRecord,
     read_voc,
     read_yolo,
@@ -26,19 +27,41 @@ from tests.io._helpers import make_image
 def _dataset(boxes: list[list[float]], extras: tuple = (), cat_id: int = 1) -> Dataset:
     n = len(boxes)
     return Dataset(images=(ImageRecord(1, "a.jpg", "a.jpg", 100, 80, ""),), categories=(Category(cat_id, "x"),),
-                   annotations={1: ImageAnnotations(np.array(boxes, np.float64), np.full(n, cat_id, np.int64),
+                   annotations={1: GroundTruth(np.array(boxes, np.float64), np.full(n, cat_id, np.int64),
                                                     extras=extras or tuple({} for _ in range(n)))})
 
 
-BOXES = [[29, 29, 20, 40],   # VOC 30,30,20,40: inverted
-         [10, 10, 10, 30],   # zero width
+BOXES = [[10, 10, 10, 30],   # zero width
          [10, 10, 30, 30]]   # fine
 
 
-def test_yolo_writer_skips_inverted_and_zero_size(tmp_path: Path) -> None:
+def test_inverted_boxes_never_enter_a_dataset(tmp_path: Path) -> None:
+    import pytest
+
+    from odkit.errors import AnnotationError, BoxFormatError
+
+    with pytest.raises(BoxFormatError, match=r"boxes_xyxy\[0\] \(xyxy\) has x_max < x_min"):
+        _dataset([[29, 29, 20, 40]])
+    voc = tmp_path / "voc"
+    make_image(voc / "images" / "a.jpg", 50, 50)
+    (voc / "annotations").mkdir()
+    (voc / "annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>50</width><height>50</height></size>"
+        "<object><name>x</name><bndbox><xmin>30</xmin><ymin>30</ymin><xmax>20</xmax><ymax>40</ymax></bndbox></object>"
+        "<object><name>x</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>9</xmax><ymax>9</ymax></bndbox></object>"
+        "</annotation>")
+    with pytest.raises(AnnotationError, match=r"a.xml:object 0: box \[29.0, 29.0, 20.0, 40.0\] \(xyxy\) has x_max"):
+        read_voc(voc)
+    lenient = read_voc(voc, strict=False)
+    assert [(i.code, i.where) for i in lenient.issues] == [("inverted_box", "object 0")]
+    ann = next(iter(lenient.annotations.values()))
+    assert ann.boxes_xyxy.tolist() == [[4, 4, 9, 9]] and ann.extras[0]["odkit_object"] == 1
+
+
+def test_yolo_writer_skips_zero_size(tmp_path: Path) -> None:
     report = write_yolo(_dataset(BOXES), tmp_path / "y")
     codes = [(i.code, i.where) for i in report.issues]
-    assert ("inverted_box", "object 0") in codes and ("zero_size", "object 1") in codes
+    assert ("zero_size", "object 0") in codes
     lines = (tmp_path / "y" / "labels" / "a.txt").read_text().splitlines()
     assert len(lines) == 1 and report.boxes == 1
     assert all(float(v) > 0 for v in lines[0].split()[3:])
@@ -51,14 +74,14 @@ def test_yolo_writer_skips_boxes_wholly_outside(tmp_path: Path) -> None:
 
 def test_voc_writer_skips_what_voc_cannot_hold(tmp_path: Path) -> None:
     report = write_voc(_dataset([*BOXES, [10.1, 10, 10.4, 30]]), tmp_path / "v")
-    assert [i.code for i in report.issues] == ["inverted_box", "zero_size", "zero_size"] and report.boxes == 1
+    assert [i.code for i in report.issues] == ["zero_size", "zero_size"] and report.boxes == 1
     d = read_voc(tmp_path / "v")
     np.testing.assert_array_equal(d.annotations[1].boxes_xyxy, [[10, 10, 30, 30]])
 
 
-def test_coco_writer_skips_inverted_keeps_zero_size(tmp_path: Path) -> None:
+def test_coco_writer_keeps_zero_size(tmp_path: Path) -> None:
     report = write_coco(_dataset(BOXES), tmp_path / "c.json")
-    assert [i.code for i in report.issues] == ["inverted_box"] and report.boxes == 2
+    assert [i.code for i in report.issues] == [] and report.boxes == 2
     bboxes = [a["bbox"] for a in json.loads((tmp_path / "c.json").read_text())["annotations"]]
     assert bboxes == [[10, 10, 0, 20], [10, 10, 20, 20]]
 
@@ -89,10 +112,9 @@ def test_empty_segmentation_is_not_reported_as_dropped(tmp_path: Path) -> None:
     assert [(i.code, i.where) for i in report.issues] == [("segmentation_dropped", "object 1")]
 
 
-def test_labelme_and_cvat_writers_skip_inverted(tmp_path: Path) -> None:
+def test_labelme_and_cvat_writers_keep_zero_size(tmp_path: Path) -> None:
     from odkit.io import write_cvat, write_labelme
 
     for write, out in ((write_labelme, tmp_path / "lm"), (write_cvat, tmp_path / "c.xml")):
         report = write(_dataset(BOXES), out)
-        assert [(i.code, i.where) for i in report.issues] == [("inverted_box", "object 0")]
-        assert report.boxes == 2
+        assert report.issues == [] and report.boxes == 2

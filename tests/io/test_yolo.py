@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from odkit.boxes import GroundTruth
 from odkit.errors import AnnotationError
-from odkit.io import Category, Dataset, ImageAnnotations, ImageRecord, label_path, read_yolo, write_yolo
+from odkit.io import Category, Dataset, ImageRecord, label_path, read_yolo, write_yolo
 from tests.io._helpers import GOLDEN, make_image
 
 
@@ -41,7 +42,7 @@ def test_read_denormalizes_with_the_real_image_size(tmp_path: Path) -> None:
     assert [im.file_name for im in d.images] == ["images/train/a.jpg", "images/train/b.png", "images/val/c.jpg"]
     assert d.images[0].image_hw == (50, 100)
     np.testing.assert_allclose(d.annotations[1].boxes_xyxy, [[40, 15, 60, 35], [0, 0, 20, 10]])
-    assert d.annotations[1].category_ids.tolist() == [1, 0]
+    assert d.annotations[1].class_ids.tolist() == [1, 0]
     assert len(d.annotations[2]) == 0 and len(d.annotations[3]) == 0
     assert d.splits == {"train": (1, 2), "val": (3,)}
     assert d.images[2].annotation_file == ""
@@ -64,7 +65,7 @@ def test_write_read_round_trip_and_yaml_layout(tmp_path: Path) -> None:
 
 
 def test_writer_reports_crowd_difficult_and_clipping(tmp_path: Path) -> None:
-    ann = ImageAnnotations([[-2, 0, 10, 10], [0, 0, 5, 5], [1, 1, 4, 4]], [5, 5, 5],
+    ann = GroundTruth([[-2, 0, 10, 10], [0, 0, 5, 5], [1, 1, 4, 4]], [5, 5, 5],
                            iscrowd=[False, True, False], difficult=[False, False, True])
     d = Dataset((ImageRecord(1, "a.jpg", "a.jpg", 20, 20),), (Category(5, "x"),), {1: ann})
     report = write_yolo(d, tmp_path)

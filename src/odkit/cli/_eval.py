@@ -1,4 +1,6 @@
-"""``odkit eval GT PRED``: COCO bbox evaluation of a results list against a COCO instances file."""
+"""``odkit eval GT PRED...``: COCO-style evaluation of predictions against ground truth, in any format odkit
+reads (COCO instances + results JSON on the fast path; VOC / YOLO / CSV / LabelMe / CVAT ground truth and
+YOLO txt / CSV / COCO results predictions through ``odkit.io``)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,26 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("gt", type=Path, help="COCO instances JSON (images, annotations, categories)")
-    parser.add_argument("pred", type=Path, help="COCO results JSON: [{image_id, category_id, bbox: [x,y,w,h], score}]")
+    parser.add_argument("gt", type=Path, help="ground truth: a COCO instances JSON, or any dataset odkit reads "
+                        "(VOC folder, YOLO data.yaml, CSV, LabelMe, CVAT)")
+    parser.add_argument("pred", type=Path, nargs="+", help="predictions: COCO results JSON, a folder of YOLO txt "
+                        "files with a confidence column (class cx cy w h conf), or CSV with a score column; several "
+                        "files or folders are shards of one set")
+    parser.add_argument("--gt-format", default=None, choices=["coco", "voc", "yolo", "csv", "labelme", "cvat"],
+                        help="the ground truth's format when detection cannot tell")
+    parser.add_argument("--pred-format", default=None, choices=["coco", "yolo", "csv"],
+                        help="the predictions' format when detection cannot tell")
+    parser.add_argument("--classes", default=None, metavar="NAME,...",
+                        help="names of YOLO class indices 0, 1, ... when no data.yaml / classes.txt is beside them")
+    parser.add_argument("--strict", action="store_true",
+                        help="predictions of categories not in the ground truth are an error (default: left out "
+                        "with a warning, as pycocotools does)")
+    parser.add_argument("--csv-zero-based", action="store_true",
+                        help="CSV predictions hold 0-based continuous pixels (default: 1-based, like odkit's CSV)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the stats and per-class data")
     parser.add_argument("--per-class", action="store_true", help="print the per-class table")
     parser.add_argument(
@@ -81,9 +98,13 @@ def _evaluate(args: argparse.Namespace) -> int:
             return 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        evaluator = COCOEvaluator.from_coco(
-            args.gt, args.pred, params, zero_id_as_unmatched=not args.zero_id_matches
-        )
+        if _all_coco(args):
+            evaluator = COCOEvaluator.from_coco(
+                args.gt, args.pred if len(args.pred) > 1 else args.pred[0], params,
+                zero_id_as_unmatched=not args.zero_id_matches, strict=args.strict,
+            )
+        else:
+            evaluator = _from_any_format(args, params)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     result = evaluator.compute()
@@ -115,13 +136,38 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         try:
             written = write_evaluation_report(
-                args.report, evaluator, result, title=f"odkit eval: {args.pred.name}", errors=errors
+                args.report, evaluator, result, title=f"odkit eval: {args.pred[0].name}", errors=errors
             )
         except OSError as exc:
             print(f"error: cannot write {args.report}: {exc.strerror or exc}", file=sys.stderr)
             return 1
         print(f"wrote {written}")
     return 0
+
+
+def _all_coco(args: argparse.Namespace) -> bool:
+    """COCO instances GT and COCO results predictions: the fast path, straight from JSON to columns."""
+    gt_coco = args.gt_format == "coco" or (args.gt_format is None and args.gt.suffix.lower() == ".json")
+    pred_coco = args.pred_format == "coco" or (
+        args.pred_format is None and all(p.is_file() and p.suffix.lower() == ".json" for p in args.pred))
+    return gt_coco and pred_coco
+
+
+def _from_any_format(args: argparse.Namespace, params: Any) -> Any:
+    """An evaluator over a dataset odkit reads and predictions in any supported format (merged shards)."""
+    from odkit.eval import COCOEvaluator
+    from odkit.io import read_annotations, read_predictions
+
+    dataset = read_annotations(args.gt, args.gt_format)
+    names = [n.strip() for n in args.classes.split(",")] if args.classes else None
+    predictions, notes = read_predictions(args.pred, dataset, args.pred_format, class_names=names,
+                                          one_based=not args.csv_zero_based, strict=args.strict)
+    for note in notes:
+        warnings.warn(note + " (as pycocotools ignores categories not in the ground truth; --strict to make it an "
+                      "error)", UserWarning, stacklevel=2)
+    gts, image_ids, class_ids, class_names = dataset.evaluation_inputs()
+    evaluator = COCOEvaluator(params, class_ids=class_ids, class_names=class_names, strict=args.strict)
+    return evaluator.update([predictions[i] for i in image_ids], gts, image_ids)
 
 
 def _unwritable(path: Path) -> str:

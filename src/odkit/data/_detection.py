@@ -122,7 +122,7 @@ class DetectionDataset:
         source = record.annotation_file or str(self.dataset.image_path(record))
         boxes = np.asarray(ann.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         labels = np.empty(len(boxes), dtype=np.int64)
-        for i, cid in enumerate(np.asarray(ann.category_ids).tolist()):
+        for i, cid in enumerate(np.asarray(ann.class_ids).tolist()):
             if cid not in self._label_of:
                 raise AnnotationError(
                     source, f"box {i}", f"category id {cid} is not in the dataset's categories {self.category_ids}"

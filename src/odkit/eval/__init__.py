@@ -24,12 +24,13 @@ differs, on purpose:
 - a match to a GT whose annotation ``id`` is 0 counts (pycocotools takes ``dtm == 0`` for "unmatched").
 """
 
+from odkit._coco_json import CocoDetections as CocoDetections
+from odkit._coco_json import CocoGroundTruth as CocoGroundTruth
+from odkit._coco_json import UnknownCategories as UnknownCategories
+from odkit._coco_json import load_coco_ground_truth as load_coco_ground_truth
+from odkit._coco_json import load_coco_results as load_coco_results
 from odkit.eval._coco import COCOEvaluator as COCOEvaluator
 from odkit.eval._coco import evaluate_coco as evaluate_coco
-from odkit.eval._coco_json import CocoDetections as CocoDetections
-from odkit.eval._coco_json import CocoGroundTruth as CocoGroundTruth
-from odkit.eval._coco_json import load_coco_ground_truth as load_coco_ground_truth
-from odkit.eval._coco_json import load_coco_results as load_coco_results
 from odkit.eval._params import COCO_AREA_RANGES as COCO_AREA_RANGES
 from odkit.eval._params import COCOParams as COCOParams
 from odkit.eval._result import STAT_KEYS as STAT_KEYS
@@ -47,6 +48,7 @@ __all__ = [
     "CocoDetections",
     "CocoGroundTruth",
     "MAPResult",
+    "UnknownCategories",
     "VOCResult",
     "evaluate_coco",
     "load_coco_ground_truth",

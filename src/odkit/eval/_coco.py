@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from odkit._coco_json import PathOrData, load_coco_ground_truth, load_coco_results
 from odkit.boxes import Detections, GroundTruth
 from odkit.errors import EvaluationError
-from odkit.eval._coco_json import PathOrData, load_coco_ground_truth, load_coco_results
 from odkit.eval._cocoeval import CocoArrays, coco_evaluate
 from odkit.eval._flat import FlatData
 from odkit.eval._params import COCOParams
@@ -55,20 +56,23 @@ class COCOEvaluator:
 
     Differences from pycocotools, on purpose: the headline AP stats use the largest ``max_dets`` (pycocotools
     hard-codes 100 and reports -1 otherwise); undefined values are NaN, not -1; unknown image or class ids
-    raise instead of being dropped. pycocotools' reading of a match to a GT with annotation id 0 as "no match"
+    raise instead of being dropped (predictions of unknown categories are left out, as pycocotools does, but
+    with a warning). pycocotools' reading of a match to a GT with annotation id 0 as "no match"
     is reproduced for COCO files, with a warning (see :meth:`from_coco`); containers carry no annotation ids,
     so :meth:`update` never meets it.
 
-    Scores: :class:`~odkit.boxes.Detections` hold float32 scores, while a COCO results file (read by
-    :meth:`from_coco`) keeps float64 ones. Distinct float64 scores closer than float32's resolution (about
-    7 significant digits) tie after the cast, and ties are broken by input order, so feeding the same
-    detections as containers or as JSON can rank them differently and give slightly different numbers.
+    Precision: containers hold float64 boxes and scores, as a results file does, so feeding the same
+    detections as containers or as JSON gives the same ranking and the same numbers.
 
     Args:
         params: thresholds, ``max_dets`` and area ranges; the default is pycocotools' bbox setup.
-        class_ids: the categories to evaluate (as the GT file's ``categories``). When given, any other
-            class id raises; when None, every class id seen in predictions or GT takes part.
+        class_ids: the categories to evaluate (as the GT file's ``categories``). When given, a ground-truth
+            box of another class raises, and a prediction of another class is left out with a warning
+            giving the count, the ids and the first one (pycocotools evaluates only the GT's categories and
+            ignores the rest; ``strict=True`` raises instead); when None, every class id seen in
+            predictions or GT takes part.
         class_names: display names, aligned with ``class_ids``.
+        strict: predictions of categories not in ``class_ids`` are an error instead of a warning.
 
     Example:
         >>> ev = COCOEvaluator()
@@ -82,8 +86,10 @@ class COCOEvaluator:
         *,
         class_ids: Sequence[Hashable] | None = None,
         class_names: Sequence[str] | None = None,
+        strict: bool = False,
     ) -> None:
         self.params = params if params is not None else COCOParams()
+        self.strict = strict
         self._fixed_classes = class_ids is not None
         self._init_classes = list(class_ids) if class_ids is not None else []
         if class_names is not None and len(class_names) != len(self._init_classes):
@@ -138,6 +144,30 @@ class COCOEvaluator:
             codes[j] = self._class_index[v]
         return codes[inverse.reshape(-1)]
 
+    def _known_class_predictions(self, predictions: Sequence[Detections]) -> list[Detections]:
+        """``predictions`` without the detections whose class is not evaluated (warned about), or an
+        EvaluationError when ``strict``."""
+        out = list(predictions)
+        count, ids, first = 0, {}, ""
+        for i, det in enumerate(predictions):
+            known = np.fromiter((c in self._class_index for c in det.class_ids.tolist()), dtype=bool,
+                                count=len(det))
+            if known.all():
+                continue
+            bad = np.flatnonzero(~known)
+            if self.strict:
+                raise EvaluationError(f"predictions[{i}][{int(bad[0])}]: class id {int(det.class_ids[bad[0]])} is "
+                                      "not one of the evaluated class_ids")
+            count += int(bad.size)
+            ids.update(dict.fromkeys(det.class_ids[bad].tolist()))
+            first = first or f"predictions[{i}][{int(bad[0])}]"
+            out[i] = det[known]
+        if count:
+            warnings.warn(f"{count} prediction(s) have a class id that is not evaluated ({', '.join(map(repr, ids))}; "
+                          f"first: {first}); left out, as pycocotools ignores categories not in the ground truth "
+                          "(strict=True to make it an error)", UserWarning, stacklevel=3)
+        return out
+
     def _append(self, **arrays: np.ndarray) -> None:
         for name, arr in arrays.items():
             self._chunks[name].append(arr)
@@ -176,6 +206,8 @@ class COCOEvaluator:
                 raise EvaluationError(f"predictions[{i}] must be odkit.boxes.Detections; got {type(det).__name__}")
             if not isinstance(gt, GroundTruth):
                 raise EvaluationError(f"ground_truths[{i}] must be odkit.boxes.GroundTruth; got {type(gt).__name__}")
+        if self._fixed_classes:
+            predictions = self._known_class_predictions(predictions)
         start = len(self._image_ids)
         codes = self._image_codes(list(image_ids))
         try:
@@ -350,8 +382,10 @@ class COCOEvaluator:
         params: COCOParams | None = None,
         *,
         zero_id_as_unmatched: bool = True,
+        strict: bool = False,
     ) -> COCOEvaluator:
-        """An evaluator holding a COCO instances file and a COCO results list (paths or parsed JSON).
+        """An evaluator holding a COCO instances file and a COCO results list (paths or parsed JSON); a list
+        of paths is several shards of one results set (the numbers equal those of the joined list).
 
         Every image and category of the GT file takes part, as in pycocotools. Raises AnnotationError /
         EvaluationError naming the first malformed entry.
@@ -366,9 +400,19 @@ class COCOEvaluator:
                 positives (the correct reading; renumbering the annotations from 1 does the same).
                 String ids that read as 0 ("0", "0.0", "-0") count as 0, as in pycocotools' float array;
                 other non-numeric string ids (on which pycocotools itself fails) are evaluated normally.
+            strict: results whose category is not in the GT are an error; by default they are left out with
+                a warning (count, ids, first ``results[i]``), giving pycocotools' numbers.
         """
         gt = load_coco_ground_truth(ground_truth)
-        dt = load_coco_results(results, gt)
+        shards = list(results) if _is_path_list(results) else [results]
+        parts = []
+        for shard in shards:
+            dt, unknown = load_coco_results(shard, gt, strict=strict)
+            if unknown is not None:
+                warnings.warn(unknown.message(gt_path_or(shard)) + "; left out, as pycocotools does (strict=True / "
+                              "odkit eval --strict to make it an error)", UserWarning, stacklevel=2)
+            parts.append(dt)
+        dt = type(parts[0])(*(np.concatenate(columns) for columns in zip(*parts)))
         zero_id = gt.gt_zero_id if zero_id_as_unmatched else np.zeros_like(gt.gt_zero_id)
         if zero_id.any():
             warnings.warn(
@@ -378,7 +422,7 @@ class COCOEvaluator:
                 UserWarning,
                 stacklevel=2,
             )
-        ev = cls(params, class_ids=gt.class_ids, class_names=gt.class_names)
+        ev = cls(params, class_ids=gt.class_ids, class_names=gt.class_names, strict=strict)
         ev._add_state(
             {
                 "image_ids": gt.image_ids,
@@ -407,6 +451,19 @@ def evaluate_coco(
     params: COCOParams | None = None,
     *,
     zero_id_as_unmatched: bool = True,
+    strict: bool = False,
 ) -> MAPResult:
     """COCO bbox evaluation of a results list against an instances file; see :meth:`COCOEvaluator.from_coco`."""
-    return COCOEvaluator.from_coco(ground_truth, results, params, zero_id_as_unmatched=zero_id_as_unmatched).compute()
+    return COCOEvaluator.from_coco(
+        ground_truth, results, params, zero_id_as_unmatched=zero_id_as_unmatched, strict=strict
+    ).compute()
+
+
+def _is_path_list(results: Any) -> bool:
+    return isinstance(results, (list, tuple)) and bool(results) and all(
+        isinstance(r, (str, os.PathLike)) for r in results)
+
+
+def gt_path_or(source: PathOrData) -> str:
+    """A file's path, or ``<results>`` for parsed data (for messages)."""
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<results>"

@@ -11,6 +11,7 @@ Typical use::
     print(report.summary())                                 # what YOLO could not represent
 """
 
+from odkit.boxes import GroundTruth as GroundTruth
 from odkit.io._api import AnnotationFormat as AnnotationFormat
 from odkit.io._api import detect_format as detect_format
 from odkit.io._api import read_annotations as read_annotations
@@ -33,13 +34,15 @@ from odkit.io._labelme import read_labelme as read_labelme
 from odkit.io._labelme import write_labelme as write_labelme
 from odkit.io._model import Category as Category
 from odkit.io._model import Dataset as Dataset
-from odkit.io._model import ImageAnnotations as ImageAnnotations
 from odkit.io._model import ImageRecord as ImageRecord
 from odkit.io._model import Issue as Issue
-from odkit.io._model import concat_annotations as concat_annotations
 from odkit.io._ops import merge_datasets as merge_datasets
 from odkit.io._ops import remap_categories as remap_categories
 from odkit.io._ops import split_dataset as split_dataset
+from odkit.io._predictions import detect_prediction_format as detect_prediction_format
+from odkit.io._predictions import read_coco_results as read_coco_results
+from odkit.io._predictions import read_predictions as read_predictions
+from odkit.io._predictions import write_coco_results as write_coco_results
 from odkit.io._voc import read_voc as read_voc
 from odkit.io._voc import write_voc as write_voc
 from odkit.io._yolo import label_path as label_path
@@ -51,31 +54,34 @@ __all__ = [
     "Category",
     "CheckReport",
     "Dataset",
-    "ImageAnnotations",
+    "GroundTruth",
     "ImageInfo",
     "ImageRecord",
     "Issue",
     "WriteReport",
     "check_dataset",
     "coco_dict",
-    "concat_annotations",
     "dataset_stats",
     "detect_format",
+    "detect_prediction_format",
     "fix_dataset",
     "inspect_image",
     "label_path",
     "merge_datasets",
     "read_annotations",
     "read_coco",
+    "read_coco_results",
     "read_csv",
     "read_cvat",
     "read_labelme",
+    "read_predictions",
     "read_voc",
     "read_yolo",
     "remap_categories",
     "split_dataset",
     "write_annotations",
     "write_coco",
+    "write_coco_results",
     "write_csv",
     "write_cvat",
     "write_labelme",

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from odkit.boxes import GroundTruth
 from odkit.io._common import list_images
 from odkit.io._images import ImageInfo, inspect_image
-from odkit.io._model import Dataset, ImageAnnotations, ImageRecord, Issue
+from odkit.io._model import Dataset, ImageRecord, Issue
 from odkit.ops import box_iou
 
 SMALL_MAX_AREA = 32.0**2  # COCO size ranges, on box w*h in pixels^2
@@ -83,10 +84,15 @@ def _box_text(b: np.ndarray) -> str:
     return "[" + ", ".join(f"{v:.3f}".rstrip("0").rstrip(".") for v in b.tolist()) + "]"
 
 
-def _where(im: ImageRecord, ann: ImageAnnotations, j: int, shared: bool) -> str:
+def _in_file(ann: GroundTruth, j: int) -> int:
+    """Object ``j``'s index in its annotation file (differs when a lenient read skipped an earlier one)."""
+    return int(ann.extras[j].get("odkit_object", j))
+
+
+def _where(im: ImageRecord, ann: GroundTruth, j: int, shared: bool) -> str:
     """``object j``; with the YOLO line, or the image name when many images share the annotation file."""
     line = ann.extras[j].get("yolo_line")
-    where = f"object {j}" if line is None else f"object {j} (line {line})"
+    where = f"object {_in_file(ann, j)}" if line is None else f"object {_in_file(ann, j)} (line {line})"
     return f"{im.file_name} {where}" if shared else where
 
 
@@ -101,7 +107,7 @@ def object_index(finding: Issue | int | str | None) -> int | None:
     return int(head[0]) if head and head[0].isdigit() else None
 
 
-def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bounds_hw: tuple[int, int],
+def _box_findings(im: ImageRecord, ann: GroundTruth, known: set[int], bounds_hw: tuple[int, int],
                   near_dup_iou: float, file: str, shared: bool, voc_pixels: bool = False) -> list[Issue]:
     """Findings about the boxes of one image; ``voc_pixels``: the boxes were read from VOC XML (1-based
     inclusive pixels), where a box of at most 1 px had xmin == xmax (no extent)."""
@@ -113,7 +119,7 @@ def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bound
     for j in range(len(ann)):
         where = _where(im, ann, j, shared)
         b = boxes[j]
-        cid = int(ann.category_ids[j])
+        cid = int(ann.class_ids[j])
         if cid not in known:
             out.append(Issue("unknown_class", "error", file, where, f"category id {cid} is not in the categories",
                              j))
@@ -146,14 +152,15 @@ def _box_findings(im: ImageRecord, ann: ImageAnnotations, known: set[int], bound
         for a in range(len(idx)):
             for c in range(a + 1, len(idx)):
                 i, k = int(idx[a]), int(idx[c])
-                if ann.category_ids[i] != ann.category_ids[k]:
+                if ann.class_ids[i] != ann.class_ids[k]:
                     continue
                 if np.array_equal(boxes[i], boxes[k]):
                     out.append(Issue("duplicate", "error", file, _where(im, ann, k, shared),
-                                     f"exact duplicate of object {i} (same class, box {_box_text(boxes[i])})", k))
+                                     f"exact duplicate of object {_in_file(ann, i)} (same class, box "
+                                     f"{_box_text(boxes[i])})", k))
                 elif iou[a, c] > near_dup_iou:
                     out.append(Issue("near_duplicate", "warning", file, _where(im, ann, k, shared),
-                                     f"near duplicate of object {i}: same class, IoU {iou[a, c]:.3f} > "
+                                     f"near duplicate of object {_in_file(ann, i)}: same class, IoU {iou[a, c]:.3f} > "
                                      f"{near_dup_iou}", k))
     return out
 
@@ -201,7 +208,7 @@ def dataset_stats(dataset: Dataset) -> dict[str, Any]:
     per_image = [len(a) for a in dataset.annotations.values()]
     all_boxes = [a.boxes_xyxy for a in dataset.annotations.values() if len(a)]
     boxes = np.concatenate(all_boxes) if all_boxes else np.zeros((0, 4))
-    cats = np.concatenate([a.category_ids for a in dataset.annotations.values()] or [np.zeros(0, np.int64)])
+    cats = np.concatenate([a.class_ids for a in dataset.annotations.values()] or [np.zeros(0, np.int64)])
     wh = boxes[:, 2:] - boxes[:, :2]
     area = wh[:, 0] * wh[:, 1]
     bucket = np.where(area < SMALL_MAX_AREA, 0, np.where(area < MEDIUM_MAX_AREA, 1, 2))
@@ -329,7 +336,7 @@ def fix_dataset(dataset: Dataset, report: CheckReport) -> tuple[Dataset, list[st
             keep = np.array([j not in drop for j in range(len(ann))], bool)
             for j in sorted(drop):  # type: ignore[type-var]
                 if j is not None and j < len(ann):
-                    changes.append(f"{file}: object {j} dropped {ann.boxes_xyxy[j].tolist()}")
+                    changes.append(f"{file}: object {_in_file(ann, j)} dropped {ann.boxes_xyxy[j].tolist()}")
             ann = ann[keep]
         if len(ann) and im.width > 0 and im.height > 0:
             b = ann.boxes_xyxy

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from odkit._runtime import read_json_file
+from odkit._coco_json import CocoGroundTruth, load_coco_ground_truth
+from odkit.boxes import GroundTruth
+from odkit.boxes._containers import trusted_ground_truth
 from odkit.errors import AnnotationError
 from odkit.io._common import (
     INTERNAL_EXTRA_PREFIXES,
@@ -29,22 +31,10 @@ from odkit.io._common import (
     report_lost_fields,
     skip_degenerate,
 )
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, trusted_annotations
+from odkit.io._model import Category, Dataset, ImageRecord
 
 _KNOWN_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "iscrowd", "area"}
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-_NUMBER_TYPES = (int, float)
-
-
-def _is_number(v: Any) -> bool:
-    if not isinstance(v, (int, float)) or isinstance(v, bool):
-        return False
-    try:
-        return math.isfinite(v)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
 def _is_id(v: Any) -> bool:
     """An int that fits int64 (bools are not ids)."""
     return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
@@ -96,44 +86,34 @@ def read_coco(
 
 def _read_coco(path: Path, images_dir: str | os.PathLike[str] | None, strict: bool) -> Dataset:
     log = IssueLog(strict)
-    data, _ = read_json_file(path)
-    if not isinstance(data, dict):
-        raise AnnotationError(path, None, f"expected a JSON object at the top level; got {type(data).__name__}")
-    for key in ("images", "categories"):
-        if key not in data:
-            raise AnnotationError(path, None, f"missing top-level key {key!r} (a COCO instances file has "
-                                              f"'images', 'annotations' and 'categories')")
-        if not isinstance(data[key], list):
-            raise AnnotationError(path, key, f"expected a list; got {type(data[key]).__name__}")
-    raw_anns = data.get("annotations", [])
-    if not isinstance(raw_anns, list):
-        raise AnnotationError(path, "annotations", f"expected a list; got {type(raw_anns).__name__}")
 
-    categories: dict[int, Category] = {}
-    for i, c in enumerate(data["categories"]):
-        where = f"categories[{i}]"
-        if not isinstance(c, dict) or not _is_id(c.get("id")) or not isinstance(c.get("name"), str):
-            raise AnnotationError(path, where, f"expected {{'id': int, 'name': str}}; got {c!r:.80}")
-        if c["id"] in categories:
-            raise AnnotationError(path, where, f"category id {c['id']} appears twice")
-        if any(other.name == c["name"] for other in categories.values()):
-            raise AnnotationError(path, where, f"category name {c['name']!r} appears twice")
-        categories[c["id"]] = Category(c["id"], c["name"], str(c.get("supercategory", "") or ""))
+    def on_error(code: str, where: str, message: str) -> None:
+        log.error(code, path, where, message)
 
-    records: list[tuple[int, str, int, int]] = []
-    seen: set[int] = set()
-    for i, im in enumerate(data["images"]):
+    gt = load_coco_ground_truth(path, on_error=None if strict else on_error)
+    categories = []
+    for i, (cid, name, c) in enumerate(zip(gt.class_ids, gt.class_names, gt.categories)):
+        if type(cid) is not int:
+            raise AnnotationError(path, f"categories[{i}]", f"a dataset's category ids are integers (its "
+                                  f"GroundTruth.class_ids are int64); got {cid!r}. odkit eval evaluates such a "
+                                  "file as it is")
+        if "name" not in c:
+            raise AnnotationError(path, f"categories[{i}]", "expected a 'name'")
+        categories.append(Category(cid, name, str(c.get("supercategory", "") or "")))
+    names = [c.name for c in categories]
+    if len(set(names)) != len(names):
+        i = next(i for i, n in enumerate(names) if names.index(n) != i)
+        raise AnnotationError(path, f"categories[{i}]", f"category name {names[i]!r} appears twice")
+    records: list[tuple[int | str, str, int, int]] = []
+    for i, (image_id, im) in enumerate(zip(gt.image_ids, gt.images)):
         where = f"images[{i}]"
-        if not isinstance(im, dict) or not _is_id(im.get("id")) or not isinstance(im.get("file_name"), str):
-            raise AnnotationError(path, where, f"expected {{'id': int, 'file_name': str, ...}}; got {im!r:.80}")
-        if im["id"] in seen:
-            raise AnnotationError(path, where, f"image id {im['id']} appears twice")
-        seen.add(im["id"])
+        if not isinstance(im.get("file_name"), str):
+            raise AnnotationError(path, where, f"expected a 'file_name' string; got {im.get('file_name')!r:.80}")
         w, h = _whole(im.get("width", 0)), _whole(im.get("height", 0))
         if w is None or h is None or w < 0 or h < 0:
             raise AnnotationError(path, where, f"width/height must be non-negative whole numbers; got "
                                                f"{im.get('width')!r}x{im.get('height')!r}")
-        records.append((im["id"], im["file_name"], w, h))
+        records.append((image_id, im["file_name"], w, h))
 
     root = _images_root(path, [r[1] for r in records], images_dir)
     images = []
@@ -144,19 +124,10 @@ def _read_coco(path: Path, images_dir: str | os.PathLike[str] | None, strict: bo
             log.warning("file_name_mismatch", path, f"images[id={image_id}]",
                         f"file_name {file_name!r} not found; using {rel!r}")
         images.append(ImageRecord(image_id, file_name, rel, w, h, str(path)))
-
-    image_ids = {r[0] for r in records}
-    columns = _fast_columns(raw_anns, image_ids, set(categories))
-    if columns is None:  # something is off: validate entry by entry for precise messages
-        columns = _checked_columns(raw_anns, image_ids, set(categories), path, log)
-    annotations = _group_by_image(columns)
     return Dataset(
-        images=tuple(images), categories=tuple(categories.values()), annotations=annotations, root=root,
+        images=tuple(images), categories=tuple(categories), annotations=_group_by_image(gt), root=root,
         issues=tuple(log.issues), source={"format": "coco", "path": str(path)},
     )
-
-
-_COLUMN_NAMES = ("boxes_xyxy", "category_ids", "iscrowd", "area", "difficult", "truncated", "ann_ids")
 
 
 def _extras(a: dict[str, Any]) -> Mapping[str, Any]:
@@ -165,109 +136,51 @@ def _extras(a: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType({k: v for k, v in a.items() if k not in _KNOWN_ANN_KEYS})
 
 
-def _fast_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int]) -> dict[str, Any] | None:
-    """Vectorized parse of well-formed annotations; None when any entry needs a closer look."""
-    n = len(raw)
-    try:
-        bbox = np.array([a["bbox"] for a in raw], dtype=np.float64).reshape(n, 4)
-        img = np.array([a["image_id"] for a in raw], dtype=np.int64)
-        cat = np.array([a["category_id"] for a in raw], dtype=np.int64)
-        crowd = np.array([a.get("iscrowd", 0) for a in raw], dtype=np.int64)
-        area_raw = [a.get("area") for a in raw]
-        ann_id = [a.get("id", -1) for a in raw]
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-        return None
-    if not np.all(np.isfinite(bbox)) or not np.all(np.isin(img, list(image_ids))):
-        return None
-    if not np.all(np.isin(cat, list(cat_ids))):
-        return None
-    if not all(type(v) is int and -(2**63) <= v < 2**63 for v in ann_id):
-        return None
-    if any(type(a["image_id"]) is not int or type(a["category_id"]) is not int for a in raw):
-        return None
-    # numpy would parse "1" as 1: only JSON numbers are accepted (strings go to the checked path's errors)
-    if not all(type(v) in _NUMBER_TYPES for a in raw for v in a["bbox"]):
-        return None
-    if not all(type(v) is int and v in (0, 1) for v in crowd.tolist()) or any(
-            type(a["iscrowd"]) is not int for a in raw if "iscrowd" in a):
-        return None
-    if not all(v is None or type(v) in _NUMBER_TYPES for v in area_raw):
-        return None
-    wh = bbox[:, 2:]
-    try:
-        area = np.array([v if v is not None else np.nan for v in area_raw], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    missing = ~np.isfinite(area)
-    area[missing] = np.abs(wh[missing, 0] * wh[missing, 1])
-    boxes = np.concatenate([bbox[:, :2], bbox[:, :2] + wh], axis=1)
-    return {"image_id": img, "boxes_xyxy": boxes, "category_ids": cat, "iscrowd": crowd != 0, "area": area,
-            "difficult": np.zeros(n, np.bool_), "truncated": np.zeros(n, np.bool_),
-            "ann_ids": np.array(ann_id, np.int64), "extras": [_extras(a) for a in raw]}
-
-
-def _checked_columns(raw: list[Any], image_ids: set[int], cat_ids: set[int], path: Path,
-                     log: IssueLog) -> dict[str, Any]:
-    """Entry-by-entry parse; bad entries raise (strict) or are skipped with an issue."""
-    rows: list[tuple[int, tuple[float, ...], int, bool, float, int, Mapping[str, Any]]] = []
+def _index_in_image(raw: list[Any], image_ids: list[int | str]) -> np.ndarray:
+    """(len(raw),) the position of each raw annotation among the entries of the same ``image_id`` (file
+    order; -1 for entries without a usable one), as ``odkit check`` numbers a COCO image's objects."""
+    known = set(image_ids)
+    counts: dict[Any, int] = {}
+    out = np.full(len(raw), -1, dtype=np.int64)
     for i, a in enumerate(raw):
-        where = f"annotations[{i}]"
-        if not isinstance(a, dict):
-            log.error("bad_annotation", path, where, f"expected an object; got {a!r:.60}")
+        image_id = a.get("image_id") if isinstance(a, dict) else None
+        try:
+            if image_id not in known:
+                continue
+        except TypeError:
             continue
-        missing = [k for k in ("image_id", "category_id", "bbox") if k not in a]
-        if missing:
-            log.error("bad_annotation", path, where, f"missing key(s) {missing}")
-            continue
-        bbox = a["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            log.error("bad_box", path, f"{where}.bbox", f"expected 4 finite numbers [x, y, w, h]; got {bbox!r:.80}")
-            continue
-        if not _is_id(a["image_id"]) or a["image_id"] not in image_ids:
-            log.error("missing_image_record", path, f"{where}.image_id",
-                      f"image_id {a['image_id']!r} is not in 'images'")
-            continue
-        if not _is_id(a["category_id"]) or a["category_id"] not in cat_ids:
-            log.error("unknown_class", path, f"{where}.category_id",
-                      f"category_id {a['category_id']!r} is not in 'categories' {sorted(cat_ids)[:20]}")
-            continue
-        crowd = a.get("iscrowd", 0)
-        if crowd not in (0, 1) or type(crowd) not in (int, bool):
-            log.error("bad_annotation", path, f"{where}.iscrowd", f"expected 0 or 1; got {crowd!r:.40}")
-            continue
-        ar = a.get("area")
-        if ar is not None and not _is_number(ar):
-            log.error("bad_annotation", path, f"{where}.area", f"expected a finite number; got {ar!r:.40}")
-            continue
-        x, y, w, h = (float(v) for v in bbox)
-        rows.append((a["image_id"], (x, y, x + w, y + h), a["category_id"], bool(crowd),
-                     float(ar) if ar is not None else abs(w * h),
-                     a["id"] if _is_id(a.get("id")) else -1, _extras(a)))
-    n = len(rows)
-    return {"image_id": np.array([r[0] for r in rows], np.int64),
-            "boxes_xyxy": np.array([r[1] for r in rows], np.float64).reshape(n, 4),
-            "category_ids": np.array([r[2] for r in rows], np.int64),
-            "iscrowd": np.array([r[3] for r in rows], np.bool_), "area": np.array([r[4] for r in rows], np.float64),
-            "difficult": np.zeros(n, np.bool_), "truncated": np.zeros(n, np.bool_),
-            "ann_ids": np.array([r[5] for r in rows], np.int64), "extras": [r[6] for r in rows]}
+        out[i] = counts.get(image_id, 0)
+        counts[image_id] = out[i] + 1
+    return out
 
 
-def _group_by_image(columns: dict[str, Any]) -> dict[int, ImageAnnotations]:
-    """Split the per-annotation columns into one read-only ``ImageAnnotations`` per image (file order)."""
-    img = columns["image_id"]
-    order = np.argsort(img, kind="stable")
-    sorted_ids = img[order]
+def _group_by_image(gt: CocoGroundTruth) -> dict[int | str, GroundTruth]:
+    """The parsed annotations as one read-only ``GroundTruth`` per image (file order within an image); the
+    shared parser validated every column, so the containers are built without re-validation."""
+    n = gt.gt_image.shape[0]
+    class_ids = np.asarray(gt.class_ids, dtype=np.int64)
+    ann_ids = np.fromiter((v if type(v) is int else -1 for v in gt.ann_ids), dtype=np.int64, count=n)
+    columns = {"boxes_xyxy": gt.gt_xyxy, "class_ids": class_ids[gt.gt_class] if n else np.zeros(0, np.int64),
+               "iscrowd": gt.gt_crowd, "area": gt.gt_area, "difficult": np.zeros(n, np.bool_),
+               "truncated": np.zeros(n, np.bool_), "ann_ids": ann_ids}
+    order = np.argsort(gt.gt_image, kind="stable")
+    sorted_images = gt.gt_image[order]
     arrays = {}
-    for name in _COLUMN_NAMES:
-        arr = columns[name][order]
+    for name, col in columns.items():
+        arr = np.ascontiguousarray(col[order])
         arr.setflags(write=False)
         arrays[name] = arr
-    extras = [columns["extras"][i] for i in order.tolist()]
-    uniq, starts = np.unique(sorted_ids, return_index=True)
-    ends = [*starts[1:].tolist(), len(sorted_ids)]
+    raw = gt.annotations
+    extras = [_extras(raw[r]) for r in gt.ann_rows[order].tolist()]
+    if len(raw) != n:  # a lenient read skipped entries: keep each object's index among its image's entries
+        extras = [MappingProxyType({**e, "odkit_object": k}) for e, k in
+                  zip(extras, _index_in_image(raw, gt.image_ids)[gt.ann_rows[order]].tolist())]
+    uniq, starts = np.unique(sorted_images, return_index=True)
+    ends = [*starts[1:].tolist(), n]
     out = {}
-    for image_id, a, b in zip(uniq.tolist(), starts.tolist(), ends):
-        out[image_id] = trusted_annotations({k: v[a:b] for k, v in arrays.items()}, tuple(extras[a:b]))
+    for image_index, a, b in zip(uniq.tolist(), starts.tolist(), ends):
+        out[gt.image_ids[image_index]] = trusted_ground_truth({k: v[a:b] for k, v in arrays.items()},
+                                                               tuple(extras[a:b]))
     return out
 
 
@@ -302,7 +215,7 @@ def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, 
     area_whole = (area == np.round(area)) & (np.abs(area) < 2**53)
     area_col = [ai if w else af for ai, af, w in zip(np.round(area).astype(np.int64).tolist(), area.tolist(),
                                                       area_whole.tolist())]
-    cat_col = np.concatenate([a.category_ids for _, a in parts]).tolist()
+    cat_col = np.concatenate([a.class_ids for _, a in parts]).tolist()
     crowd_col = np.concatenate([a.iscrowd for _, a in parts]).astype(np.int64).tolist()
     extras = [e for _, a in parts for e in a.extras]
     if report is not None and any(a.difficult.any() for _, a in parts):

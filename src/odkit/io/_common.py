@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from odkit._runtime import paused_gc as paused_gc
+from odkit.boxes import GroundTruth
 from odkit.errors import AnnotationError
 from odkit.io._model import Issue
 
@@ -19,9 +20,10 @@ from odkit.io._model import Issue
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "gif", "jp2", "mpo", "dng", "heic",
                     "heif", "avif")
 
-# ``ImageAnnotations.extras`` keys that a reader adds for its own format (VOC tags, the YOLO line number,
+# ``GroundTruth.extras`` keys that a reader adds for its own format (VOC tags, the YOLO line number,
 # LabelMe points, CVAT attributes): never written into another format's files.
-INTERNAL_EXTRA_PREFIXES = ("voc_", "yolo_", "labelme_", "cvat_")
+# ``odkit_object``: the object's index in its annotation file when a lenient read skipped an earlier object.
+INTERNAL_EXTRA_PREFIXES = ("voc_", "yolo_", "labelme_", "cvat_", "odkit_")
 
 
 @dataclass
@@ -31,11 +33,12 @@ class IssueLog:
     strict: bool = True
     issues: list[Issue] = field(default_factory=list)
 
-    def error(self, code: str, file: str | os.PathLike[str], where: int | str | None, message: str) -> None:
+    def error(self, code: str, file: str | os.PathLike[str], where: int | str | None, message: str,
+              object_index: int | None = None) -> None:
         """An error: raised when strict, recorded (and the offending item skipped by the caller) otherwise."""
         if self.strict:
             raise AnnotationError(file, where, message)
-        self.issues.append(Issue(code, "error", os.fspath(file), where, message))
+        self.issues.append(Issue(code, "error", os.fspath(file), where, message, object_index))
 
     def warning(self, code: str, file: str | os.PathLike[str], where: int | str | None, message: str) -> None:
         """A warning: always recorded, never raised."""
@@ -205,3 +208,46 @@ def report_lost_fields(report: WriteReport, dataset: Any, fmt: str, truncated: b
                                 "segmentation is not written")
 
 
+
+
+def checked_ground_truth(
+    log: IssueLog,
+    file: str | os.PathLike[str],
+    where: Callable[[int], str],
+    boxes_xyxy: Any,
+    class_ids: Any,
+    **columns: Any,
+) -> GroundTruth:
+    """The objects of one image as a ``GroundTruth``, after the one rule every reader applies to boxes.
+
+    A box with a non-finite coordinate (``bad_box``) or with ``x_max < x_min`` or ``y_max < y_min``
+    (``inverted_box``) cannot be evaluated or trained on: it is an error naming ``file`` and ``where(j)``
+    (raised when ``log.strict``, else recorded and the object skipped). Zero-size and out-of-bounds boxes are
+    kept (``odkit check`` reports them). When objects are skipped, the others keep their index in the file
+    in ``extras["odkit_object"]`` so that later findings name the right object.
+
+    Args:
+        log: where errors go.
+        file: the annotation file, for messages.
+        where: object index in the file -> its location for messages (``"object 3"``, ``"shapes[3]"``).
+        boxes_xyxy: (N, 4) absolute xyxy boxes in continuous pixels.
+        class_ids: (N,) category ids.
+        **columns: the other ``GroundTruth`` columns (``difficult``, ``truncated``, ``extras``...), N long.
+    """
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    finite = np.isfinite(boxes).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        bad = ~finite | (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if not bad.any():
+        return GroundTruth(boxes, class_ids, **columns)
+    for j in np.flatnonzero(bad).tolist():
+        if finite[j]:
+            log.error("inverted_box", file, where(j), f"box {boxes[j].tolist()} (xyxy) has x_max < x_min or "
+                      "y_max < y_min; expected x_min <= x_max and y_min <= y_max")
+        else:
+            log.error("bad_box", file, where(j), f"non-finite coordinates {boxes[j].tolist()} (xyxy)")
+    keep = np.flatnonzero(~bad)
+    kept = {name: np.asarray(value)[keep] for name, value in columns.items() if name != "extras" and value is not None}
+    extras = columns.get("extras") or ({},) * len(boxes)
+    kept_extras = tuple({**extras[j], "odkit_object": j} for j in keep.tolist())
+    return GroundTruth(boxes[keep], np.asarray(class_ids)[keep], **kept, extras=kept_extras)

@@ -24,12 +24,13 @@ from odkit.io._common import (
     IssueLog,
     WriteReport,
     as_int,
+    checked_ground_truth,
     guess_images_dir,
     image_dir_candidates,
     report_lost_fields,
     skip_degenerate,
 )
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._model import Category, Dataset, ImageRecord
 
 FIELDS = ("filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax")
 _ALIASES = {
@@ -165,8 +166,9 @@ def read_csv(
                 continue
             objs.append((name_to_id[cls], box))
         if objs:
-            annotations[image_id] = ImageAnnotations(np.array([o[1] for o in objs], np.float64),
-                                                     np.array([o[0] for o in objs], np.int64))
+            annotations[image_id] = checked_ground_truth(
+                log, path, lambda j, name=file_name: f"{name} box {j}", np.array([o[1] for o in objs], np.float64),
+                np.array([o[0] for o in objs], np.int64))
     return Dataset(
         images=tuple(images), categories=tuple(Category(i, n) for n, i in name_to_id.items()),
         annotations=annotations, root=root, issues=tuple(log.issues),
@@ -214,7 +216,7 @@ def write_csv(dataset: Dataset, path: str | os.PathLike[str], one_based: bool = 
                 # 1-based pixels cannot hold a zero-width box (it would read back inverted); 0-based can
                 if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "CSV", zero_ok=not one_based):
                     continue
-                writer.writerow([im.path, im.width, im.height, names[int(ann.category_ids[j])],
+                writer.writerow([im.path, im.width, im.height, names[int(ann.class_ids[j])],
                                  _num(x0 + shift), _num(y0 + shift), _num(x1), _num(y1)])
                 written += 1
             if written == 0:

@@ -22,12 +22,13 @@ from odkit.io._common import (
     IssueLog,
     WriteReport,
     as_int,
+    checked_ground_truth,
     guess_images_dir,
     image_dir_candidates,
     report_lost_fields,
     skip_degenerate,
 )
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._model import Category, Dataset, ImageRecord
 
 _TRUE = ("1", "true", "True", "yes")
 
@@ -136,7 +137,8 @@ def read_cvat(
             rows.append((name_to_id[label], box, extra))
         if rows:
             flags = {f: [r[2].get(f"cvat_attr_{f}", "") in _TRUE for r in rows] for f in ("difficult", "truncated")}
-            annotations[image_id] = ImageAnnotations(
+            annotations[image_id] = checked_ground_truth(
+                log, path, lambda j, name=name: f"{name} box {j}",
                 np.array([r[1] for r in rows], np.float64), np.array([r[0] for r in rows], np.int64),
                 difficult=flags["difficult"], truncated=flags["truncated"], extras=tuple(r[2] for r in rows))
     return Dataset(tuple(images), tuple(Category(i, n) for n, i in name_to_id.items()), annotations, root=root,
@@ -173,7 +175,7 @@ def write_cvat(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
             if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "CVAT", zero_ok=True):
                 continue  # CVAT needs xtl <= xbr and ytl <= ybr
             extra = ann.extras[j]
-            box = ET.SubElement(el, "box", label=names[int(ann.category_ids[j])],
+            box = ET.SubElement(el, "box", label=names[int(ann.class_ids[j])],
                                 occluded=str(extra.get("cvat_occluded", "0")), source="manual",
                                 xtl=_num(x0), ytl=_num(y0), xbr=_num(x1), ybr=_num(y1), z_order="0")
             attrs = {k[len("cvat_attr_"):]: str(v) for k, v in extra.items() if k.startswith("cvat_attr_")}

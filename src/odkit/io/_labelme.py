@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 
 from odkit.errors import AnnotationError
-from odkit.io._common import ImageFinder, IssueLog, WriteReport, natural_key, report_lost_fields, skip_degenerate
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._common import (
+    ImageFinder,
+    IssueLog,
+    WriteReport,
+    checked_ground_truth,
+    natural_key,
+    report_lost_fields,
+    skip_degenerate,
+)
+from odkit.io._model import Category, Dataset, ImageRecord
 
 
 def is_labelme_file(path: Path) -> bool:
@@ -142,9 +150,10 @@ def read_labelme(
                 continue
             rows.append((name_to_id[name], box, extra))
         if rows:
-            annotations[image_id] = ImageAnnotations(np.array([r[1] for r in rows], np.float64),
-                                                     np.array([r[0] for r in rows], np.int64),
-                                                     extras=tuple(r[2] for r in rows))
+            annotations[image_id] = checked_ground_truth(log, f, lambda j: f"shapes[{j}]",
+                                                         np.array([r[1] for r in rows], np.float64),
+                                                         np.array([r[0] for r in rows], np.int64),
+                                                         extras=tuple(r[2] for r in rows))
     return Dataset(tuple(images), tuple(Category(i, n) for n, i in name_to_id.items()), annotations,
                    root=img_root, issues=tuple(log.issues), source={"format": "labelme", "path": str(path)})
 
@@ -184,10 +193,10 @@ def write_labelme(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport
             if skip_degenerate(report, im.file_name, j, (x0, y0, x1, y1), "LabelMe", zero_ok=True):
                 continue  # a rectangle's two corners are read back in either order: inverted cannot be held
             if "labelme_points" in extra:
-                shape = {"label": names[int(ann.category_ids[j])], "points": extra["labelme_points"],
+                shape = {"label": names[int(ann.class_ids[j])], "points": extra["labelme_points"],
                          "shape_type": "polygon"}
             else:
-                shape = {"label": names[int(ann.category_ids[j])], "points": [[x0, y0], [x1, y1]],
+                shape = {"label": names[int(ann.class_ids[j])], "points": [[x0, y0], [x1, y1]],
                          "shape_type": "rectangle"}
             shape["group_id"] = extra.get("labelme_group_id")
             shape["description"] = extra.get("labelme_description", "")

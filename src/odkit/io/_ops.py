@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from odkit.boxes import GroundTruth
 from odkit.errors import DatasetError
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._model import Category, Dataset, ImageRecord
 
 
 def _counts(n: int, fractions: list[float]) -> list[int]:
@@ -50,11 +51,11 @@ def split_dataset(
     if stratify:
         images_per_class: dict[int, int] = {}
         for i in ids:
-            for c in set(dataset.annotations[i].category_ids.tolist()):
+            for c in set(dataset.annotations[i].class_ids.tolist()):
                 images_per_class[c] = images_per_class.get(c, 0) + 1
         strata: dict[int, list[int]] = {}
         for i in ids:
-            cats = set(dataset.annotations[i].category_ids.tolist())
+            cats = set(dataset.annotations[i].class_ids.tolist())
             key = min(cats, key=lambda c: (images_per_class[c], c)) if cats else -(2**62)
             strata.setdefault(key, []).append(i)
         groups = [strata[k] for k in sorted(strata)]
@@ -103,13 +104,13 @@ def merge_datasets(*datasets: Dataset) -> Dataset:
             path = d.image_path(im).as_posix()
             images.append(ImageRecord(new_id, im.file_name, path, im.width, im.height, im.annotation_file))
             ann = d.annotations[im.id]
-            stray = sorted(set(ann.category_ids.tolist()) - set(id_map))
+            stray = sorted(set(ann.class_ids.tolist()) - set(id_map))
             if stray:
                 raise DatasetError(f"merge_datasets: image {im.file_name!r} (id {im.id}) of dataset {k} has "
                                    f"boxes with category id(s) {stray} that are not in its categories "
                                    f"{sorted(id_map)}")
-            cats = np.array([id_map[c] for c in ann.category_ids.tolist()], np.int64)
-            annotations[new_id] = ann.with_(category_ids=cats)
+            cats = np.array([id_map[c] for c in ann.class_ids.tolist()], np.int64)
+            annotations[new_id] = ann.with_(class_ids=cats)
         for name, members in d.splits.items():
             splits.setdefault(name, []).extend(new_ids[i] for i in members)
     return Dataset(tuple(images), tuple(by_name.values()), annotations, root=None, splits=splits,
@@ -152,14 +153,14 @@ def remap_categories(
     old_to_new = {old: (ids_for[t] if t is not None else None) for old, t in target.items()}
     annotations = {}
     for im in dataset.images:
-        ann: ImageAnnotations = dataset.annotations[im.id]
-        stray = sorted(set(ann.category_ids.tolist()) - set(old_to_new))
+        ann: GroundTruth = dataset.annotations[im.id]
+        stray = sorted(set(ann.class_ids.tolist()) - set(old_to_new))
         if stray:
             raise DatasetError(f"remap_categories: image {im.file_name!r} (id {im.id}) has boxes with category "
                                f"id(s) {stray} that are not in the categories {sorted(old_to_new)}")
-        keep = np.array([old_to_new[c] is not None for c in ann.category_ids.tolist()], bool)
+        keep = np.array([old_to_new[c] is not None for c in ann.class_ids.tolist()], bool)
         ann = ann[keep] if len(ann) else ann
-        cats = np.array([old_to_new[c] for c in ann.category_ids.tolist()], np.int64)
-        annotations[im.id] = ann.with_(category_ids=cats)
+        cats = np.array([old_to_new[c] for c in ann.class_ids.tolist()], np.int64)
+        annotations[im.id] = ann.with_(class_ids=cats)
     categories = tuple(Category(i, n) for n, i in ids_for.items())
     return replace(dataset, categories=categories, annotations=annotations)

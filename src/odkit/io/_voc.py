@@ -25,12 +25,13 @@ from odkit.io._common import (
     IssueLog,
     WriteReport,
     as_int,
+    checked_ground_truth,
     guess_images_dir,
     natural_key,
     report_lost_fields,
     skip_degenerate,
 )
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord
+from odkit.io._model import Category, Dataset, ImageRecord
 
 _BOX_TAGS = ("xmin", "ymin", "xmax", "ymax")
 _OBJECT_KNOWN = {"name", "bndbox", "difficult", "truncated"}
@@ -189,7 +190,8 @@ def read_voc(
                 continue
             rows.append((name_to_id[name], box, flags, extra))
         if rows:
-            annotations[image_id] = ImageAnnotations(
+            annotations[image_id] = checked_ground_truth(
+                log, f, lambda j: f"object {j}",
                 np.array([r[1] for r in rows], np.float64), np.array([r[0] for r in rows], np.int64),
                 difficult=np.array([r[2]["difficult"] for r in rows]),
                 truncated=np.array([r[2]["truncated"] for r in rows]),
@@ -244,7 +246,7 @@ def voc_xml(image: ImageRecord, ann: Any, names: dict[int, str], report: WriteRe
         if report is not None and any(abs(v - round(v)) > 1e-3 for v in voc):
             report.skip("rounded", image.file_name, j, f"VOC stores whole pixels; box {voc} rounded")
         obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = names[int(ann.category_ids[j])]
+        ET.SubElement(obj, "name").text = names[int(ann.class_ids[j])]
         for k, v in ann.extras[j].items():
             if k.startswith("voc_"):
                 ET.SubElement(obj, k[4:]).text = str(v)

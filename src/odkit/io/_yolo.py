@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from odkit.boxes import GroundTruth
 from odkit.errors import AnnotationError
 from odkit.io._common import IssueLog, WriteReport, list_images, report_lost_fields, skip_degenerate
 from odkit.io._images import inspect_image
-from odkit.io._model import Category, Dataset, ImageAnnotations, ImageRecord, Issue
+from odkit.io._model import Category, Dataset, ImageRecord, Issue
 
 _SPLIT_KEYS = ("train", "val", "test", "trainval")
 
@@ -311,7 +312,7 @@ def read_yolo(
         scale = np.array([w, h, w, h], np.float64)
         cxcywh = arr * scale
         boxes = np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1)
-        annotations[image_id] = ImageAnnotations(
+        annotations[image_id] = GroundTruth(
             boxes, np.array([r[0] for r in rows], np.int64),
             extras=tuple({"yolo_line": r[2]} for r in rows),
         )
@@ -403,7 +404,7 @@ def write_yolo(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
                     report.skip("clipped", im.file_name, j, f"box {[x0, y0, x1, y1]} clipped to the image {w}x{h}")
                 x0, y0, x1, y1 = c
                 vals = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h)
-                lines.append(f"{index[int(ann.category_ids[j])]} " + " ".join(_fmt(v) for v in vals) + "\n")
+                lines.append(f"{index[int(ann.class_ids[j])]} " + " ".join(_fmt(v) for v in vals) + "\n")
         lf = label_path(out / layout[im.id])
         lf.parent.mkdir(parents=True, exist_ok=True)
         lf.write_text("".join(lines), encoding="utf-8")
