@@ -10,7 +10,7 @@ import pytest
 
 from odkit.cli.main import main
 from odkit.errors import DatasetError
-from odkit.io import detect_format, read_annotations, write_annotations
+from odkit.io import detect_format, read_annotations, read_voc, write_annotations
 from tests.io._helpers import make_image
 
 DATASETS = Path("/work/shared/datasets")
@@ -76,6 +76,7 @@ def test_voc_folders_of_other_names_are_found(tmp_path: Path, xml_dir: str, imag
     assert len(ds) == 3 and ds.num_boxes == 3
     assert all(ds.image_path(im).is_file() for im in ds.images), ds.root
     assert not [i for i in ds.issues if i.code == "file_name_mismatch"]
+    assert read_voc(root / xml_dir.split("/")[0]).root == ds.root  # read_voc finds them the same way
 
 
 def test_an_existing_path_tag_finds_images_elsewhere(tmp_path: Path) -> None:

@@ -125,8 +125,7 @@ def read_annotations(
     unknown = sorted(set(options) - set(_READ_OPTIONS[f]))
     if unknown:
         raise DatasetError(f"the {f.value} reader takes no option(s) {unknown}; it takes {list(_READ_OPTIONS[f])}")
-    where = layout.path
-    images = images_dir if images_dir is not None else layout.images_dir
+    where, images = layout.path, images_dir
     if f is AnnotationFormat.COCO:
         if layout.split_files:
             return read_coco_splits(layout.split_files, images, strict=strict, source=where)
@@ -150,7 +149,7 @@ def _read_voc_folders(layout: Layout, images_dir: str | os.PathLike[str] | None,
     categories united by name, image paths absolute) with the splits named after the folders."""
     parts = []
     for split, la in layout.split_folders:
-        ds = read_voc(la.path, images_dir if images_dir is not None else la.images_dir, strict=strict, **options)
+        ds = read_voc(la.path, images_dir, strict=strict, **options)
         parts.append(replace(ds, splits={split: [im.id for im in ds.images]}))
     merged = merge_datasets(*parts)
     return replace(merged, source={"format": "voc", "path": str(layout.path),

@@ -17,9 +17,8 @@ sub-folders, those whose images are found win, then VOC roots (``BCCD/Annotation
 says how to choose. One COCO file, or one folder of VOC ``.xml`` files, in each of ``train/``, ``valid/``,
 ``test/``... (Roboflow's exports) is one dataset with those splits (``valid/`` is the split ``val``).
 
-The images of a VOC folder are found by the ``<filename>`` of a sample of its XML files: in the folder
-itself, next to it (``JPEGImages/``, ``images/``, any sibling folder) or above it; ``<path>`` is used only
-where it exists on this machine (labelImg writes the labeller's own path, e.g. ``C:\\Users\\...``).
+The images of a VOC folder are found as ``read_voc`` finds them (``odkit.io._voc.voc_images_dir``), and a
+VOC folder whose images are found wins over one whose images are not.
 """
 
 from __future__ import annotations
@@ -31,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from odkit.errors import DatasetError
-from odkit.io._common import ImageFinder, natural_key
+from odkit.io._common import natural_key
 from odkit.io._cvat import is_cvat_file
 from odkit.io._labelme import is_labelme_file
+from odkit.io._voc import VOC_IMAGE_SAMPLE, spread, voc_images_dir
 
 _YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml")
 _BY_SUFFIX = {".json": "coco", ".xml": "voc", ".csv": "csv", ".yaml": "yolo", ".yml": "yolo"}
@@ -45,7 +45,6 @@ _MAX_SUBFOLDERS = 64
 _SPLIT_FOLDERS = ("train", "training", "val", "valid", "validation", "test", "testing", "trainval", "dev")
 # Their split names (as YOLO's ``validation:`` key is read as ``val``).
 _SPLIT_ROLE = {"training": "train", "valid": "val", "validation": "val", "testing": "test"}
-_SAMPLE = 20  # XML files whose <filename> locate the images
 _HINT = "choose with --from FMT (odkit) or fmt=FMT (read_annotations), or pass the folder you mean"
 
 
@@ -56,7 +55,7 @@ class Layout:
     Attributes:
         fmt: the format's name (``"voc"``, ``"yolo"``, ``"coco"``...).
         path: what the format's reader is given: the file, or the folder it reads.
-        images_dir: the images folder the detection found (VOC); None: the reader guesses.
+        images_dir: the images folder the reader will find (VOC), for messages; None when not looked for.
         what: for messages, e.g. ``"annots/ (12 .xml), images in images/"``.
         split_files: COCO with one instances file per split: ``(split, file)`` pairs.
         split_folders: VOC with one folder per split (``train/``, ``valid/``...): ``(split, layout)`` pairs.
@@ -130,52 +129,15 @@ def coco_split_files(folder: Path) -> list[tuple[str, Path]]:
 
 
 def _voc_sample(xml_files: list[Path]) -> list[tuple[str, str, str]]:
-    """(``<filename>``, ``<path>``, XML stem) of up to ``_SAMPLE`` files spread over the list."""
-    step = max(1, len(xml_files) // _SAMPLE)
+    """(``<filename>``, ``<path>``, XML stem) of up to ``VOC_IMAGE_SAMPLE`` files spread over the list."""
     out = []
-    for f in xml_files[::step][:_SAMPLE]:
+    for f in spread(xml_files, VOC_IMAGE_SAMPLE):
         try:
             root = ET.parse(f).getroot()
         except (ET.ParseError, OSError, ValueError, LookupError):
             continue
         out.append(((root.findtext("filename") or "").strip(), (root.findtext("path") or "").strip(), f.stem))
     return out
-
-
-def voc_images_dir(ann_dir: Path, xml_files: list[Path]) -> Path | None:
-    """The folder holding the images a VOC folder's XML files name; None when no candidate holds any.
-
-    Candidates, best match first (ties: the earlier): the folders of ``<path>`` values that exist here,
-    ``JPEGImages/`` and ``images/`` beside ``ann_dir``, ``ann_dir`` itself, every other folder beside it
-    (and their ``images/`` / ``JPEGImages/``), the folder above.
-    """
-    sample = _voc_sample(xml_files)
-    if not sample:
-        return None
-    base = ann_dir.parent
-    cands: list[Path] = []
-    for _, given, _ in sample:
-        if given and Path(given).is_file():  # a path on the labeller's machine is ignored
-            cands.append(Path(given).parent)
-    cands += [base / "JPEGImages", base / "images", ann_dir]
-    try:
-        siblings = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                          key=lambda d: natural_key(d.name))
-    except OSError:
-        siblings = []
-    for d in siblings[:_MAX_SUBFOLDERS]:
-        cands += [d, d / "images", d / "JPEGImages"]
-    cands.append(base)
-    best, best_score, seen = None, 0, set()
-    for cand in cands:
-        if cand in seen or not cand.is_dir():
-            continue
-        seen.add(cand)
-        finder = ImageFinder(cand)
-        score = sum(finder.find(name or stem, fallback_stems=[stem])[1] for name, _, stem in sample)
-        if score > best_score:
-            best, best_score = cand, score
-    return best
 
 
 def _voc_layout(path: Path, base: Path) -> Layout | None:
@@ -189,7 +151,7 @@ def _voc_layout(path: Path, base: Path) -> Layout | None:
     xmls = _files(ann_dir, ".xml")
     if not xmls and ann_dir.name != "Annotations":
         return None
-    images = voc_images_dir(ann_dir, xmls) if xmls else None
+    images = voc_images_dir(ann_dir, _voc_sample(xmls)) if xmls else None
     where = f"{_rel(ann_dir, base)} ({len(xmls)} .xml)"
     where += f", images in {_rel(images, base)}" if images is not None else ", images not found"
     return Layout("voc", path, images, where, images_found=images is not None,

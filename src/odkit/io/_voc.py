@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -26,13 +27,13 @@ from odkit.io._common import (
     WriteReport,
     as_int,
     checked_ground_truth,
-    guess_images_dir,
     natural_key,
     report_lost_fields,
     skip_degenerate,
 )
 from odkit.io._model import Category, Dataset, ImageRecord
 
+T = TypeVar("T")
 _BOX_TAGS = ("xmin", "ymin", "xmax", "ymax")
 _OBJECT_KNOWN = {"name", "bndbox", "difficult", "truncated"}
 
@@ -101,7 +102,58 @@ def _parse_file(path: Path, log: IssueLog) -> dict[str, Any] | None:
         extra = {f"voc_{c.tag}": c.text.strip() for c in obj
                  if c.tag not in _OBJECT_KNOWN and c.text is not None and len(c) == 0 and c.text.strip()}
         objects.append((name, (xmin - 1.0, ymin - 1.0, xmax, ymax), flags, extra))
-    return {"file_name": file_name, "width": width, "height": height, "objects": objects}
+    return {"file_name": file_name, "path": _text(root.find("path")) or "", "width": width, "height": height,
+            "objects": objects}
+
+
+VOC_IMAGE_SAMPLE = 20  # XML files whose <filename> locate the images folder
+_MAX_SIBLINGS = 64
+
+
+def spread(items: Sequence[T], n: int) -> list[T]:
+    """Up to ``n`` of ``items``, evenly spread over the sequence (all of them when there are at most ``n``)."""
+    return list(items[:: max(1, len(items) // n)][:n])
+
+
+def voc_images_dir(ann_dir: Path, sample: Sequence[tuple[str, str, str]]) -> Path | None:
+    """The folder holding the images that XML files of ``ann_dir`` name; None when no candidate holds any.
+
+    Args:
+        ann_dir: the folder of the XML files.
+        sample: ``(<filename>, <path>, XML stem)`` of some of them.
+
+    Candidates, the one holding the most of the sample first (ties: the earlier): the folders of ``<path>``
+    values that exist on this machine (labelImg writes the labeller's own, e.g. ``C:\\Users\\...``: ignored),
+    ``JPEGImages/`` and ``images/`` beside ``ann_dir``, ``ann_dir`` itself, every other folder beside it (and
+    their ``images/`` / ``JPEGImages/``), the folder above. An image is found by ``<filename>``, or by the
+    XML file's stem with any image extension.
+    """
+    if not sample:
+        return None
+    base = ann_dir.parent
+    cands: list[Path] = []
+    for _, given, _ in sample:
+        if given and Path(given).is_file():
+            cands.append(Path(given).parent)
+    cands += [base / "JPEGImages", base / "images", ann_dir]
+    try:
+        siblings = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                          key=lambda d: natural_key(d.name))
+    except OSError:
+        siblings = []
+    for d in siblings[:_MAX_SIBLINGS]:
+        cands += [d, d / "images", d / "JPEGImages"]
+    cands.append(base)
+    best, best_score, seen = None, 0, set()
+    for cand in cands:
+        if cand in seen or not cand.is_dir():
+            continue
+        seen.add(cand)
+        finder = ImageFinder(cand)
+        score = sum(finder.find(name or stem, fallback_stems=[stem])[1] for name, _, stem in sample)
+        if score > best_score:
+            best, best_score = cand, score
+    return best
 
 
 def _read_split_files(voc_root: Path) -> dict[str, list[str]]:
@@ -131,8 +183,8 @@ def read_voc(
 
     Args:
         path: a VOC root (with ``Annotations/``), a folder of ``.xml`` files, or one ``.xml`` file.
-        images_dir: folder holding the images; guessed when None (``JPEGImages/`` or ``images/`` beside
-            the annotations folder, or the annotations folder itself).
+        images_dir: folder holding the images; when None, the folder beside, in or above the annotations
+            folder that holds the most of the images named by ``<filename>`` (``voc_images_dir``).
         strict: raise ``AnnotationError`` on the first problem; when False, skip bad files / objects and
             record them in ``Dataset.issues``.
         class_names: category names in id order (ids 1..K); by default the names found, sorted.
@@ -165,9 +217,8 @@ def read_voc(
     if images_dir is not None:
         root = Path(images_dir)
     else:
-        base = ann_dir.parent
-        names = [p["file_name"] or f.stem for f, p in parsed_ok]
-        found = guess_images_dir([base / "JPEGImages", base / "images", ann_dir, base], names)
+        sample = [(p["file_name"], p["path"], f.stem) for f, p in spread(parsed_ok, VOC_IMAGE_SAMPLE)]
+        found = voc_images_dir(ann_dir, sample)
         root = found if found is not None else ann_dir
 
     names_found = sorted({o[0] for _, p in parsed_ok for o in p["objects"]})
