@@ -201,9 +201,12 @@ def _id_problem(value: Any) -> str:
         return "" if -(2**63) <= value < 2**63 else f"id must fit in 64 bits; got {value!r}"
     if isinstance(value, str):
         return ""
-    if type(value) is float and math.isfinite(value) and value == int(value):
+    if type(value) is float and math.isfinite(value) and value == int(value) and -(2.0**63) <= value < 2.0**63:
         return ""
     return f"id must be an integer or a string; got {value!r}"
+
+
+_ANN_ID_TYPES = {int, float, str, bool, type(None)}  # what a JSON parser gives for a scalar annotation id
 
 
 def _ann_id_problem(value: Any) -> str:
@@ -336,8 +339,8 @@ def _gt_columns(anns: list[Any], img_index: dict[Hashable, int], cls_index: dict
         return None
     if bbox is None or crowd is None:
         return None
-    if any(v is not None and _ann_id_problem(v) for v in map(_get_id, anns)):
-        return None  # an id that is not an int or a string: _check_entry says which
+    if not set(map(type, map(_get_id, anns))) <= _ANN_ID_TYPES:
+        return None  # an annotation id that is a list or an object: _check_entry says which
     if any(v is None for v in area_raw):
         w_h = (bbox[:, 2] * bbox[:, 3]).tolist()
         area_raw = [b if v is None else v for v, b in zip(area_raw, w_h)]

@@ -27,6 +27,26 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def loads_json(raw: bytes) -> Any:
+    """Parse JSON bytes with orjson (about 2x the standard library's speed); what orjson refuses (NaN /
+    Infinity literals, numbers past float64, a byte-order mark, a lone surrogate, invalid JSON) goes to the
+    standard library, whose reading and error messages (with line and column) odkit's rules are written
+    against. The one other difference, integers past 2**64 read as floats by orjson (exactly by the standard
+    library), changes nothing downstream: numbers become float64 either way and such ids are rejected.
+
+    Raises:
+        json.JSONDecodeError, UnicodeDecodeError: as ``json.loads``.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib path is complete without it
+        return json.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def read_json_file(path: str | os.PathLike[str], what: str = "") -> tuple[Any, bytes]:
     """Parse a JSON file (cyclic GC paused); returns the data and the raw bytes.
 
@@ -40,7 +60,7 @@ def read_json_file(path: str | os.PathLike[str], what: str = "") -> tuple[Any, b
         with open(path, "rb") as f:
             raw = f.read()
         with paused_gc():
-            return json.loads(raw), raw
+            return loads_json(raw), raw
     except json.JSONDecodeError as exc:
         raise AnnotationError(path, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     except UnicodeDecodeError as exc:
