@@ -76,19 +76,6 @@ def simulate_detector(ground_truth: GroundTruth, image_hw: tuple[int, int], rng:
     return Detections(boxes_xyxy, np.asarray(scores), np.asarray(classes))
 
 
-def _coco_results(predictions: list[Detections]) -> list[dict[str, object]]:
-    """Detections of images 1..N (class ids 0-based) as a COCO results list (category ids 1-based, xywh)."""
-    results: list[dict[str, object]] = []
-    for image_id, dets in enumerate(predictions, start=1):
-        for (x0, y0, x1, y1), score, cls in zip(
-            dets.boxes_xyxy.tolist(), dets.scores.tolist(), dets.class_ids.tolist()
-        ):
-            results.append({"image_id": image_id, "category_id": cls + 1,
-                            "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
-                            "score": round(score, 4)})
-    return results
-
-
 def _write_dataset(out_dir: Path, n_images: int, seed: int) -> tuple[Path, list]:
     """Generate the shapes dataset; write PNG images and a COCO file. Returns (coco path, generated items)."""
     from PIL import Image
@@ -119,7 +106,7 @@ def _write_dataset(out_dir: Path, n_images: int, seed: int) -> tuple[Path, list]
 def run_demo(out_dir: str | Path = "demo_out", n_images: int = 40, seed: int = 0, verbose: bool = True) -> DemoResult:
     """Run the whole demo; see the module docstring. Returns where things were written."""
     from odkit.eval import COCOEvaluator
-    from odkit.io import check_dataset, read_annotations, split_dataset, write_annotations
+    from odkit.io import check_dataset, read_annotations, split_dataset, write_annotations, write_coco_results
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,7 +137,8 @@ def run_demo(out_dir: str | Path = "demo_out", n_images: int = 40, seed: int = 0
     say(f"      {raw_count} raw boxes -> {sum(len(p) for p in predictions)} after NMS")
 
     predictions_path = out / "predictions.json"
-    predictions_path.write_text(json.dumps(_coco_results(predictions)))
+    category_ids = [c.id for c in dataset.categories]  # class index k -> category id (1-based here)
+    write_coco_results(predictions, [im.id for im in dataset.images], category_ids, predictions_path)
     say(f"      wrote {predictions_path} (COCO results format)")
 
     say(f"[4/4] evaluating (the same as: odkit eval {coco_path} {predictions_path})")
