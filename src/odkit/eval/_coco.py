@@ -13,30 +13,12 @@ from odkit._coco_json import PathOrData, load_coco_ground_truth, load_coco_resul
 from odkit.boxes import Detections, GroundTruth
 from odkit.errors import EvaluationError
 from odkit.eval._cocoeval import CocoArrays, coco_evaluate
-from odkit.eval._flat import FlatData
+from odkit.eval._flat import FIELDS, GT_FIELDS, FlatData, empty_field
 from odkit.eval._params import COCOParams
 from odkit.eval._result import MAPResult, build_result
 from odkit.eval._voc import VOCMethod, VOCResult, voc_evaluate_flat
 
 __all__ = ["COCOEvaluator", "evaluate_coco"]
-
-_DET_FIELDS = ("det_image", "det_class", "det_xyxy", "det_area", "det_score")
-_GT_FIELDS = ("gt_image", "gt_class", "gt_xyxy", "gt_box_area", "gt_area", "gt_crowd", "gt_difficult", "gt_zero_id")
-_EMPTY = {
-    "det_image": np.zeros(0, np.int64),
-    "det_class": np.zeros(0, np.int64),
-    "det_xyxy": np.zeros((0, 4)),
-    "det_area": np.zeros(0),
-    "det_score": np.zeros(0),
-    "gt_image": np.zeros(0, np.int64),
-    "gt_class": np.zeros(0, np.int64),
-    "gt_xyxy": np.zeros((0, 4)),
-    "gt_box_area": np.zeros(0),
-    "gt_area": np.zeros(0),
-    "gt_crowd": np.zeros(0, bool),
-    "gt_difficult": np.zeros(0, bool),
-    "gt_zero_id": np.zeros(0, bool),
-}
 
 
 def _order(ids: list[Hashable]) -> np.ndarray:
@@ -107,7 +89,7 @@ class COCOEvaluator:
         self._names: dict[Hashable, str] = (
             dict(zip(self._init_classes, self._init_names)) if self._init_names is not None else {}
         )
-        self._chunks: dict[str, list[np.ndarray]] = {f: [] for f in (*_DET_FIELDS, *_GT_FIELDS)}
+        self._chunks: dict[str, list[np.ndarray]] = {f: [] for f in FIELDS}
 
     @property
     def num_images(self) -> int:
@@ -248,7 +230,7 @@ class COCOEvaluator:
     # ---- gathering ----
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this evaluator: plain lists and numpy arrays (pickle / gather safe)."""
-        state: dict[str, Any] = {f: self._concat(f) for f in (*_DET_FIELDS, *_GT_FIELDS)}
+        state: dict[str, Any] = {f: self._concat(f) for f in FIELDS}
         state["image_ids"] = list(self._image_ids)
         state["class_ids"] = list(self._class_ids)
         state["class_names"] = dict(self._names)
@@ -288,7 +270,7 @@ class COCOEvaluator:
         self._names.update(state.get("class_names", {}))
         remapped = {}
         n_gt_new = len(state["gt_image"])
-        for f in (*_DET_FIELDS, *_GT_FIELDS):
+        for f in FIELDS:
             arr = np.asarray(state[f]) if f in state or f != "gt_zero_id" else np.zeros(n_gt_new, dtype=bool)
             if f.endswith("_image"):
                 arr = image_codes[arr]
@@ -300,7 +282,7 @@ class COCOEvaluator:
     def _concat(self, field: str) -> np.ndarray:
         chunks = self._chunks[field]
         if not chunks:
-            return _EMPTY[field].copy()
+            return empty_field(field)
         if len(chunks) > 1:
             self._chunks[field] = [np.concatenate(chunks)]
         return self._chunks[field][0].copy()
@@ -314,7 +296,7 @@ class COCOEvaluator:
         img_rank[img_order] = np.arange(img_order.size)
         cls_rank = np.empty_like(cls_order)
         cls_rank[cls_order] = np.arange(cls_order.size)
-        arrays = {f: self._concat(f) for f in (*_DET_FIELDS, *_GT_FIELDS)}
+        arrays = {f: self._concat(f) for f in FIELDS}
         for f in arrays:
             if f.endswith("_image"):
                 arrays[f] = img_rank[arrays[f]]
@@ -423,25 +405,11 @@ class COCOEvaluator:
                 stacklevel=2,
             )
         ev = cls(params, class_ids=gt.class_ids, class_names=gt.class_names, strict=strict)
-        ev._add_state(
-            {
-                "image_ids": gt.image_ids,
-                "class_ids": gt.class_ids,
-                "det_image": dt.det_image,
-                "det_class": dt.det_class,
-                "det_xyxy": dt.det_xyxy,
-                "det_area": dt.det_area,
-                "det_score": dt.det_score,
-                "gt_image": gt.gt_image,
-                "gt_class": gt.gt_class,
-                "gt_xyxy": gt.gt_xyxy,
-                "gt_box_area": gt.gt_box_area,
-                "gt_area": gt.gt_area,
-                "gt_crowd": gt.gt_crowd,
-                "gt_difficult": np.zeros(gt.gt_crowd.shape[0], dtype=bool),
-                "gt_zero_id": zero_id,
-            }
-        )
+        gt_columns = {f: getattr(gt, f) for f in GT_FIELDS if f in gt._fields}
+        ev._add_state({
+            "image_ids": gt.image_ids, "class_ids": gt.class_ids, **dt._asdict(), **gt_columns,
+            "gt_difficult": np.zeros(gt.gt_crowd.shape[0], dtype=bool), "gt_zero_id": zero_id,
+        })
         return ev
 
 

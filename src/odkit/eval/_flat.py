@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FlatData"]
+__all__ = ["DET_FIELDS", "FIELDS", "GT_FIELDS", "FlatData", "empty_field"]
 
 
 class FlatData(NamedTuple):
@@ -58,3 +58,19 @@ class FlatData(NamedTuple):
     @property
     def n_gt(self) -> int:
         return int(self.gt_area.shape[0])
+
+
+#: The per-detection and per-GT columns of :class:`FlatData`, in order: the one list of evaluation fields
+#: (the evaluator's state, its ``state_dict`` and the COCO loaders' columns all use these names).
+DET_FIELDS: tuple[str, ...] = tuple(f for f in FlatData._fields if f.startswith("det_"))
+GT_FIELDS: tuple[str, ...] = tuple(f for f in FlatData._fields if f.startswith("gt_"))
+FIELDS: tuple[str, ...] = DET_FIELDS + GT_FIELDS
+
+_DTYPES = {"image": np.int64, "class": np.int64, "crowd": np.bool_, "difficult": np.bool_, "zero_id": np.bool_}
+
+
+def empty_field(name: str) -> np.ndarray:
+    """An empty column of field ``name``: (0, 4) float64 boxes, (0,) int64 indices, bool flags, float64 else."""
+    if name.endswith("_xyxy"):
+        return np.zeros((0, 4), dtype=np.float64)
+    return np.zeros(0, dtype=_DTYPES.get(name.split("_", 1)[1], np.float64))

@@ -268,6 +268,7 @@ def write_coco(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
     report.images, report.boxes = len(data["images"]), len(data["annotations"])
     report_lost_fields(report, dataset, "COCO", truncated=True, segmentation=False)
     if dataset.splits:
-        report.skip("splits_dropped", str(path), None, f"COCO has no splits; {sorted(dataset.splits)} not "
-                    "written (write one file per split with dataset.split(name))")
+        report.skip("splits_dropped", str(path), None, f"a COCO instances file has no splits; "
+                    f"{sorted(dataset.splits)} not written: write_annotations(dataset, FOLDER, 'coco') (odkit "
+                    "convert SRC FOLDER --to coco) writes one annotations/instances_<split>.json per split")
     return report
