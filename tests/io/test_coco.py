@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from odkit.errors import AnnotationError
-from odkit.io import coco_dict, read_annotations, read_coco, write_coco
+from odkit.io import coco_dict, read_annotations, read_coco, write_annotations, write_coco
 from tests.io._helpers import GOLDEN
 
 
@@ -88,3 +88,40 @@ def test_images_folder_is_found_in_the_coco_layout(tmp_path: Path) -> None:
     assert d.root == tmp_path / "val2017"
     d2 = read_annotations(tmp_path)  # folder: the single json under annotations/
     assert d2.source["format"] == "coco"
+
+
+def test_one_id_rule_with_eval_string_and_integral_float_ids(tmp_path: Path) -> None:
+    """The rule of odkit._coco_json, the same for io and eval: string ids stay strings ("3" is not 3), an
+    integral float is the int, a fractional one is an error naming the entry; negative sizes are errors."""
+    from odkit.eval import evaluate_coco
+
+    gt = {"images": [{"id": "a1", "file_name": "a.jpg", "width": 10, "height": 10},
+                     {"id": 2.0, "file_name": "b.jpg", "width": 10, "height": 10},
+                     {"id": "2", "file_name": "c.jpg", "width": 10, "height": 10}],
+          "categories": [{"id": 1, "name": "x"}],
+          "annotations": [{"id": 1, "image_id": "a1", "category_id": 1, "bbox": [1, 1, 3, 3]},
+                          {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 1, 2, 2]},
+                          {"id": 3, "image_id": "2", "category_id": 1, "bbox": [5, 5, 2, 2]}]}
+    p = tmp_path / "gt.json"
+    p.write_text(json.dumps(gt))
+    d = read_coco(p)
+    assert [im.id for im in d.images] == ["a1", 2, "2"]
+    assert d.annotations[2].boxes_xyxy.tolist() == [[1, 1, 3, 3]] and d.annotations["2"].boxes_xyxy.tolist() == [
+        [5, 5, 7, 7]]
+    write_annotations(d, tmp_path / "out.json", "coco")
+    back = read_coco(tmp_path / "out.json")
+    assert [im.id for im in back.images] == ["a1", 2, "2"]
+    results = [{"image_id": i, "category_id": 1, "bbox": b, "score": 0.9}
+               for i, b in (("a1", [1, 1, 3, 3]), (2, [1, 1, 2, 2]), ("2", [5, 5, 2, 2]))]
+    assert evaluate_coco(p, results).map == 1.0
+    for bad, match in ((1.5, r"images\[1\]: id must be an integer or a string; got 1.5"),
+                       (True, r"images\[1\]: id must be an integer or a string; got True")):
+        p.write_text(json.dumps({**gt, "images": [gt["images"][0], {**gt["images"][1], "id": bad}]}))
+        with pytest.raises(AnnotationError, match=match):
+            read_coco(p)
+        with pytest.raises(AnnotationError, match=match):
+            evaluate_coco(p, [])
+    p.write_text(json.dumps({**gt, "annotations": [{**gt["annotations"][0], "bbox": [1, 1, -3, 3]}]}))
+    for load in (read_coco, lambda path: evaluate_coco(path, [])):
+        with pytest.raises(AnnotationError, match=r"annotations\[0\]\.bbox: bbox has a negative width or height"):
+            load(p)

@@ -201,7 +201,7 @@ def coco_dict(dataset: Dataset, report: WriteReport | None = None) -> dict[str, 
     parts = [(im, dataset.annotations[im.id]) for im in dataset.images if len(dataset.annotations[im.id])]
     if not parts:
         return {"images": images, "annotations": [], "categories": categories}
-    image_col = np.concatenate([np.full(len(a), im.id, np.int64) for im, a in parts]).tolist()
+    image_col = [im.id for im, a in parts for _ in range(len(a))]  # ints or strings, as read
     boxes = np.concatenate([a.boxes_xyxy for _, a in parts])
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
     area = np.concatenate([a.area for _, a in parts])
