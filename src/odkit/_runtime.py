@@ -47,6 +47,17 @@ def loads_json(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+def dumps_json(data: Any) -> bytes:
+    """Compact JSON bytes (orjson when installed: ~10x the standard library's speed on a COCO file); what
+    orjson refuses (integers past 64 bits, non-string keys...) goes to the standard library."""
+    try:
+        import orjson
+
+        return orjson.dumps(data)
+    except (ImportError, TypeError):
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")
+
+
 def read_json_file(path: str | os.PathLike[str], what: str = "") -> tuple[Any, bytes]:
     """Parse a JSON file (cyclic GC paused); returns the data and the raw bytes.
 

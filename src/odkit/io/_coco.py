@@ -6,7 +6,6 @@ the only conversion is xywh <-> xyxy. Crowd boxes, segment ``area`` and ``segmen
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from odkit._coco_json import CocoGroundTruth, load_coco_ground_truth
+from odkit._runtime import dumps_json
 from odkit.boxes import GroundTruth
 from odkit.boxes._containers import trusted_ground_truth
 from odkit.errors import AnnotationError
@@ -259,11 +259,11 @@ def write_coco(dataset: Dataset, path: str | os.PathLike[str]) -> WriteReport:
     report = WriteReport("coco", str(path))
     with paused_gc():
         data = coco_dict(dataset, report)
-        text = json.dumps(data, separators=(",", ":"))  # dumps uses the C encoder; dump does not
+        raw = dumps_json(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(raw)
     os.replace(tmp, path)
     report.images, report.boxes = len(data["images"]), len(data["annotations"])
     report_lost_fields(report, dataset, "COCO", truncated=True, segmentation=False)

@@ -21,7 +21,6 @@ not correspond to current coco set"); nothing is dropped silently.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from odkit._coco_json import CocoGroundTruth, load_coco_results
+from odkit._runtime import dumps_json
 from odkit.boxes import Detections
 from odkit.errors import AnnotationError, DatasetError
 from odkit.io._model import Dataset
@@ -78,7 +78,7 @@ def write_coco_results(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(out, separators=(",", ":")))
+    tmp.write_bytes(dumps_json(out))
     os.replace(tmp, path)
     return len(out)
 
