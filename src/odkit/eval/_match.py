@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from odkit.ops._overlap import pair_iou
+
 __all__ = ["Pairs", "candidate_pairs", "greedy_match", "rank_in_group"]
 
 
@@ -51,8 +53,9 @@ def candidate_pairs(
 ) -> Pairs:
     """All (detection, GT) pairs of the same group with IoU >= ``min_iou``.
 
-    The IoU is computed as pycocotools' C ``bbIou``: ``w = min(x2) - max(x1)`` (0 when <= 0), the same for
-    ``h``, ``i = w*h``, union ``da + ga - i`` or ``da`` for a crowd GT, with ``da``/``ga`` the boxes' ``w*h``.
+    The IoU is odkit.ops' kernel with the boxes' own ``w*h`` areas, which is pycocotools' C ``bbIou``:
+    ``w = min(x2) - max(x1)`` (0 when <= 0), the same for ``h``, ``i = w*h``, union ``da + ga - i`` or ``da``
+    for a crowd GT, with ``da``/``ga`` the boxes' ``w*h``; 0 where ``i`` is 0.
 
     Args:
         det_group: (N,) int64 group key per detection, sorted ascending.
@@ -73,15 +76,9 @@ def candidate_pairs(
     p_det = np.repeat(np.arange(det_group.shape[0], dtype=np.int64), count)
     offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     p_gt = start[p_det] + offset
-    d = det_xyxy[p_det]
-    g = gt_xyxy[p_gt]
-    w = np.minimum(d[:, 2], g[:, 2]) - np.maximum(d[:, 0], g[:, 0])
-    h = np.minimum(d[:, 3], g[:, 3]) - np.maximum(d[:, 1], g[:, 1])
-    inter = np.where((w > 0) & (h > 0), w * h, 0.0)
-    da = det_area[p_det]
-    union = np.where(gt_crowd[p_gt], da, da + gt_box_area[p_gt] - inter)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(inter > 0, inter / union, 0.0)
+    d = (*det_xyxy[p_det].T, det_area[p_det])
+    g = (*gt_xyxy[p_gt].T, gt_box_area[p_gt])
+    iou = pair_iou(d, g, over_a=gt_crowd[p_gt], given_areas=True)  # type: ignore[arg-type]
     keep = iou >= min_iou
     return Pairs(det=p_det[keep], gt=p_gt[keep], iou=iou[keep])
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from odkit.eval._cocoeval import mean_defined
 from odkit.eval._flat import FlatData
+from odkit.ops._overlap import box_columns, pair_iou
 
 __all__ = ["VOCResult", "voc_ap", "voc_evaluate_flat"]
 
@@ -98,18 +99,6 @@ class VOCResult:
         }
 
 
-def _pair_iou(d: np.ndarray, g: np.ndarray, plus_one: bool) -> np.ndarray:
-    one = 1.0 if plus_one else 0.0
-    iw = np.maximum(np.minimum(d[:, 2], g[:, 2]) - np.maximum(d[:, 0], g[:, 0]) + one, 0.0)
-    ih = np.maximum(np.minimum(d[:, 3], g[:, 3]) - np.maximum(d[:, 1], g[:, 1]) + one, 0.0)
-    inter = iw * ih
-    area_d = (d[:, 2] - d[:, 0] + one) * (d[:, 3] - d[:, 1] + one)
-    area_g = (g[:, 2] - g[:, 0] + one) * (g[:, 3] - g[:, 1] + one)
-    union = area_d + area_g - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
 def voc_evaluate_flat(
     flat: FlatData,
     class_ids: list[Hashable],
@@ -132,7 +121,8 @@ def voc_evaluate_flat(
     count = np.searchsorted(g_key_sorted, d_key[order], side="right") - start
     p_det = np.repeat(np.arange(order.size), count)  # position in `order`
     p_gt = g_order[start[p_det] + np.arange(p_det.size) - np.repeat(np.cumsum(count) - count, count)]
-    iou = _pair_iou(flat.det_xyxy[order[p_det]], flat.gt_xyxy[p_gt], plus_one)
+    det_cols = box_columns(flat.det_xyxy[order[p_det]], plus_one=plus_one)
+    iou = pair_iou(det_cols, box_columns(flat.gt_xyxy[p_gt], plus_one=plus_one), plus_one=plus_one)
     has = count > 0
     ovmax = np.full(order.size, -np.inf)
     jmax = np.full(order.size, -1, dtype=np.int64)

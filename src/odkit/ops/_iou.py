@@ -10,6 +10,7 @@ import numpy as np
 from odkit._typing import ArrayLike, FloatArray
 from odkit.boxes import validate_boxes
 from odkit.errors import BoxFormatError
+from odkit.ops._overlap import box_columns, divide_overlap, overlap, pair_iou
 
 
 def _prepare(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -23,60 +24,29 @@ def _prepare(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, aligned: bool) -> t
 
 
 def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, with 0 where den == 0."""
+    """num / den, with 0 where den == 0 (the GIoU/DIoU/CIoU penalty terms)."""
     return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
 
 
 def _inter_union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    iw = np.minimum(a[..., 2], b[..., 2])
-    iw -= np.maximum(a[..., 0], b[..., 0])
-    np.maximum(iw, 0, out=iw)
-    ih = np.minimum(a[..., 3], b[..., 3])
-    ih -= np.maximum(a[..., 1], b[..., 1])
-    np.maximum(ih, 0, out=ih)
-    iw *= ih  # intersection, in place
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    union = area_a + area_b
-    union -= iw
-    return iw, union
+    return overlap(box_columns(a), box_columns(b))
 
 
-# Smallest positive float64. A computed union is 0 only when both areas (and so the intersection) are 0, and
-# otherwise at least this, so ``inter / max(union, _TINY)`` is exactly ``inter / union`` with 0 for 0 / 0.
-_TINY = float(np.finfo(np.float64).smallest_subnormal)
 _BLOCK_ELEMENTS = 1 << 16  # elements per temporary row block (512 KiB): keeps the work in cache
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of float64 (N, 4) and (M, 4) boxes, computed in cache-sized row blocks."""
+    """(N, M) IoU of float64 (N, 4) and (M, 4) boxes: the kernel on cache-sized row blocks."""
     n, m = a.shape[0], b.shape[0]
     out = np.empty((n, m), dtype=np.float64)
     if n == 0 or m == 0:
         return out
-    bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
-    area_b = (bx2 - bx1) * (by2 - by1)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    cols_b = box_columns(np.ascontiguousarray(b.T).T)  # contiguous columns
+    cols_a = box_columns(a)
     rows = max(1, min(n, _BLOCK_ELEMENTS // m))
-    iw, ih, tmp = np.empty((rows, m)), np.empty((rows, m)), np.empty((rows, m))
     for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        r = stop - start
-        iw_, ih_, tmp_ = iw[:r], ih[:r], tmp[:r]
-        blk = a[start:stop]
-        np.minimum(blk[:, 2:3], bx2, out=iw_)
-        np.maximum(blk[:, 0:1], bx1, out=tmp_)
-        iw_ -= tmp_
-        np.maximum(iw_, 0, out=iw_)
-        np.minimum(blk[:, 3:4], by2, out=ih_)
-        np.maximum(blk[:, 1:2], by1, out=tmp_)
-        ih_ -= tmp_
-        np.maximum(ih_, 0, out=ih_)
-        iw_ *= ih_  # intersection
-        np.add(area_a[start:stop, None], area_b, out=tmp_)
-        tmp_ -= iw_  # union
-        np.maximum(tmp_, _TINY, out=tmp_)
-        np.divide(iw_, tmp_, out=out[start:stop])
+        blk = slice(start, min(start + rows, n))
+        pair_iou(tuple(c[blk, None] for c in cols_a), cols_b, out=out[blk])  # type: ignore[arg-type]
     return out
 
 
@@ -94,8 +64,7 @@ def box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = F
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     if not aligned:
         return _iou_matrix(a[:, 0, :], b[0])
-    inter, union = _inter_union(a, b)
-    return _safe_divide(inter, union)
+    return pair_iou(box_columns(a), box_columns(b))
 
 
 def box_ioa(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = False) -> FloatArray:
@@ -105,9 +74,7 @@ def box_ioa(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned: bool = F
         (N, M) or (N,) float64 ``inter(a, b) / area(a)`` in [0, 1]; 0 where ``area(a)`` is 0.
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
-    inter, _ = _inter_union(a, b)
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    return _safe_divide(inter, np.broadcast_to(area_a, inter.shape))
+    return pair_iou(box_columns(a), box_columns(b), over_a=True)
 
 
 def _enclosing_and_centers(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,7 +113,7 @@ def generalized_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, align
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
-    iou = _safe_divide(inter, union)
+    iou = divide_overlap(inter, union)
     with np.errstate(over="ignore", invalid="ignore"):
         cw, ch, _ = _enclosing_and_centers(a, b)
         enclosing = cw * ch
@@ -164,7 +131,7 @@ def distance_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned:
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
-    return _safe_divide(inter, union) - _diou_penalty(a, b, union)
+    return divide_overlap(inter, union) - _diou_penalty(a, b, union)
 
 
 def _diou_penalty(a: np.ndarray, b: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -189,7 +156,7 @@ def complete_box_iou(boxes1_xyxy: ArrayLike, boxes2_xyxy: ArrayLike, *, aligned:
     """
     a, b = _prepare(boxes1_xyxy, boxes2_xyxy, aligned)
     inter, union = _inter_union(a, b)
-    iou = _safe_divide(inter, union)
+    iou = divide_overlap(inter, union)
     diou = iou - _diou_penalty(a, b, union)
     ang_a = np.arctan2(a[..., 2] - a[..., 0], a[..., 3] - a[..., 1])
     ang_b = np.arctan2(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])

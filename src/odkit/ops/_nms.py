@@ -20,7 +20,8 @@ import numpy as np
 from odkit._typing import ArrayLike, FloatArray, IndexArray
 from odkit.boxes import validate_boxes
 from odkit.errors import BoxFormatError
-from odkit.ops._nms_kernel import _iou_ab, greedy_nms_sorted
+from odkit.ops._nms_kernel import greedy_nms_sorted
+from odkit.ops._overlap import pair_iou
 
 _SMALL = 512  # up to this many candidates, start with the plain greedy loop ...
 _LOOP_KEPT = 64  # ... for this many kept boxes (it costs one pass over the survivors per kept box)
@@ -109,7 +110,7 @@ def _greedy_loop(boxes_sorted: np.ndarray, iou_threshold: float, limit: int) -> 
     while pos.size and len(keep) < limit:
         keep.append(int(pos[0]))
         top, rest = c[:, 0], c[:, 1:]
-        survive = _iou_ab(tuple(rest), tuple(top)) < iou_threshold
+        survive = pair_iou(tuple(rest), tuple(top)) < iou_threshold  # type: ignore[arg-type]
         pos, c = pos[1:][survive], rest[:, survive]
     return np.asarray(keep, dtype=np.int64), pos
 

@@ -25,28 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from odkit._typing import IndexArray
-from odkit.ops._iou import _TINY
+from odkit.ops._overlap import pair_iou
 
 _SLACK = 1e-9
 _MAX_PAIRS = 1 << 20  # candidate pairs evaluated per chunk (bounds memory at ~100 MB)
-
-
-def _iou_ab(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Float64 IoU of box columns ``a`` and ``b`` (x1, y1, x2, y2, area), as in the plain greedy loop."""
-    ax1, ay1, ax2, ay2, a_area = a
-    bx1, by1, bx2, by2, b_area = b
-    iw = np.minimum(ax2, bx2)
-    iw -= np.maximum(ax1, bx1)
-    np.maximum(iw, 0, out=iw)
-    ih = np.minimum(ay2, by2)
-    ih -= np.maximum(ay1, by1)
-    np.maximum(ih, 0, out=ih)
-    iw *= ih  # intersection
-    union = a_area + b_area
-    union -= iw
-    # union == 0 only when both areas and the intersection are 0: 0 / _TINY gives IoU 0 (never NaN).
-    np.maximum(union, _TINY, out=union)
-    return np.divide(iw, union, out=union)
 
 
 class _Geometry:
@@ -158,7 +140,7 @@ class _Grid:
             qr = q[first:last]
             a = tuple(np.repeat(c[qr], n) for c in q_coords)
             b = tuple(c[pos] for c in self.coords)
-            hit = np.flatnonzero(_iou_ab(a, b) >= g.thr)
+            hit = np.flatnonzero(pair_iou(a, b) >= g.thr)  # type: ignore[arg-type]
             out_q.append(queries[np.repeat(qr, n)[hit]])
             out_m.append(self.members[pos[hit]])
             first = last
