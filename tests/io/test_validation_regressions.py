@@ -61,7 +61,9 @@ def test_coco_missing_area_is_the_box_area(tmp_path: Path) -> None:
 
 
 def test_voc_negative_size_is_rejected_with_file_and_field(tmp_path: Path) -> None:
-    p = tmp_path / "a.xml"
+    # in a folder of its own: read_voc looks for images beside the XML folder, where other tests' files lie
+    (tmp_path / "ds" / "xml").mkdir(parents=True)
+    p = tmp_path / "ds" / "xml" / "a.xml"
     p.write_text("<annotation><filename>a.jpg</filename><size><width>-5</width><height>10</height></size>"
                  "<object><name>x</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox>"
                  "</object></annotation>")
