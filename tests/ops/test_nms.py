@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from odkit.errors import BoxFormatError
-from odkit.ops import _nms, batched_nms, box_iou, nms, soft_nms
+from odkit.ops import _nms, _nms_blocks, batched_nms, box_iou, nms, soft_nms
 from odkit.ops._nms_kernel import greedy_nms_sorted
 from tests.conftest import assert_unchanged
 from tests.ops import _reference as ref
@@ -30,15 +30,21 @@ def _case(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
-@pytest.fixture(params=["auto", "kernel", "loop-then-kernel", "loop"])
+@pytest.fixture(params=["auto", "kernel", "blocks", "loop-steps", "dense"])
 def nms_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Force each way odkit.ops.nms can take on small inputs (all must give the same result)."""
     if request.param == "kernel":
-        monkeypatch.setattr(_nms, "_SMALL", 0)
-    elif request.param == "loop-then-kernel":
-        monkeypatch.setattr(_nms, "_LOOP_KEPT", 3)
-    elif request.param == "loop":
-        monkeypatch.setattr(_nms, "_LOOP_KEPT", 10**9)
+        monkeypatch.setattr(_nms, "MAX_BOXES", 0)
+    elif request.param == "blocks":  # many small heads, no dense finish: every step of the block path
+        monkeypatch.setattr(_nms_blocks, "_DENSE", 1)
+        monkeypatch.setattr(_nms_blocks, "_HEAD", 64)
+        monkeypatch.setattr(_nms_blocks, "_MAX_HEAD", 128)
+        monkeypatch.setattr(_nms_blocks, "_LOOP_PAIRS", 10**9)
+    elif request.param == "loop-steps":
+        monkeypatch.setattr(_nms_blocks, "_DENSE", 1)
+        monkeypatch.setattr(_nms_blocks, "_LOOP_PAIRS", -1)
+    elif request.param == "dense":
+        monkeypatch.setattr(_nms_blocks, "_DENSE", 10**9)
     return str(request.param)
 
 

@@ -41,12 +41,11 @@ def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty((n, m), dtype=np.float64)
     if n == 0 or m == 0:
         return out
-    cols_b = box_columns(np.ascontiguousarray(b.T).T)  # contiguous columns
-    cols_a = box_columns(a)
+    cols_a, cols_b = box_columns(a), box_columns(b)
     rows = max(1, min(n, _BLOCK_ELEMENTS // m))
     for start in range(0, n, rows):
         blk = slice(start, min(start + rows, n))
-        pair_iou(tuple(c[blk, None] for c in cols_a), cols_b, out=out[blk])  # type: ignore[arg-type]
+        pair_iou(cols_a[:, blk, None], cols_b[:, None, :], out=out[blk])
     return out
 
 

@@ -7,8 +7,10 @@ differ exactly when an IoU equals the threshold (e.g. threshold 0.5 with boxes `
 ``(0, 0, 1, 1)``, or two equal boxes sharing 2/3 of their area: odkit keeps one, torchvision both); with
 ``iou_threshold=0`` this rule removes every other box, overlapping or not.
 
-:func:`nms` and :func:`batched_nms` run the exact blocked, spatially pruned kernel of
-``odkit.ops._nms_kernel`` (pure numpy): same result as the plain loop, index for index.
+:func:`nms` and :func:`batched_nms` are exact: the same result as the plain loop, index for index (every
+IoU is the kernel's, ``odkit.ops._overlap``). Up to a few thousand boxes they run the 64-bit-mask blocks
+of ``odkit.ops._nms_blocks`` (one image's detections: fewest numpy calls); past that, the spatially
+pruned kernel of ``odkit.ops._nms_kernel`` (pure numpy as well).
 """
 
 from __future__ import annotations
@@ -19,12 +21,30 @@ import numpy as np
 
 from odkit._typing import ArrayLike, FloatArray, IndexArray
 from odkit.boxes import validate_boxes
+from odkit.boxes._convert import MAX_BOX_AREA
 from odkit.errors import BoxFormatError
+from odkit.ops._nms_blocks import MAX_BOXES, MIN_THRESHOLD, greedy_nms_blocks
 from odkit.ops._nms_kernel import greedy_nms_sorted
-from odkit.ops._overlap import pair_iou
+from odkit.ops._overlap import box_columns, pair_iou
 
-_SMALL = 512  # up to this many candidates, start with the plain greedy loop ...
-_LOOP_KEPT = 64  # ... for this many kept boxes (it costs one pass over the survivors per kept box)
+
+def _as_boxes(boxes_xyxy: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) float64 boxes and their (N,) areas ``w * h``, with the checks of ``validate_boxes``.
+
+    Float input is checked in four vectorized steps (a negative width or height, NaN or inf in any
+    coordinate, or an area past ``MAX_BOX_AREA`` each make ``w >= 0``, ``h >= 0`` or ``area <= MAX_BOX_AREA``
+    false); only when that fails, or for other input, ``validate_boxes`` runs (and names the row).
+    """
+    arr = np.asarray(boxes_xyxy)
+    if arr.ndim == 2 and arr.shape[1] == 4 and arr.shape[0] and arr.dtype.kind == "f":
+        boxes = arr.astype(np.float64, copy=False)
+        wh = boxes[:, 2:] - boxes[:, :2]
+        with np.errstate(over="ignore", invalid="ignore"):
+            area = wh[:, 0] * wh[:, 1]
+            if (wh >= 0).all() and (area <= MAX_BOX_AREA).all():
+                return boxes, area
+    boxes = validate_boxes(boxes_xyxy, "xyxy", "boxes_xyxy").astype(np.float64, copy=False)
+    return boxes, (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
 def _check_inputs(
@@ -33,15 +53,16 @@ def _check_inputs(
     iou_threshold: float,
     max_det: int | None,
     score_threshold: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    boxes = validate_boxes(boxes_xyxy, "xyxy", "boxes_xyxy")
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 boxes, their areas and float64 scores, or the error that names what is wrong."""
+    boxes, area = _as_boxes(boxes_xyxy)
     sc = np.asarray(scores)
     if sc.shape != (boxes.shape[0],):
         raise BoxFormatError(f"scores must have shape ({boxes.shape[0]},) to match boxes_xyxy; got {sc.shape}")
     if sc.dtype.kind not in "iuf":
         raise BoxFormatError(f"scores must be real numbers; got dtype {sc.dtype}")
     sc = sc.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(sc)):
+    if not np.isfinite(sc).all():
         i = int(np.flatnonzero(~np.isfinite(sc))[0])
         raise BoxFormatError(f"scores[{i}] must be finite; got {float(sc[i])}")
     if not 0.0 <= float(iou_threshold) <= 1.0:
@@ -51,7 +72,7 @@ def _check_inputs(
         raise ValueError(f"score_threshold must be a finite number or None; got {score_threshold}")
     if max_det is not None and int(max_det) < 0:
         raise ValueError(f"max_det must be >= 0 or None; got {max_det}")
-    return boxes.astype(np.float64, copy=False), sc
+    return boxes, area, sc
 
 
 def _candidates(scores: np.ndarray, score_threshold: float | None) -> np.ndarray:
@@ -64,6 +85,7 @@ def _candidates(scores: np.ndarray, score_threshold: float | None) -> np.ndarray
 
 def _greedy(
     boxes: np.ndarray,
+    area: np.ndarray,
     order: np.ndarray,
     iou_threshold: float,
     max_det: int | None,
@@ -80,39 +102,15 @@ def _greedy(
     if iou_threshold <= 0.0:  # every IoU is >= 0: the top box of each group removes all others
         first = np.zeros(1, dtype=np.int64) if groups is None else np.sort(np.unique(groups, return_index=True)[1])
         return order[first[:limit]].astype(np.int64, copy=False)
-    boxes_sorted = boxes[order]
-    if groups is not None or order.size > _SMALL:
+    if order.size <= MAX_BOXES and iou_threshold >= MIN_THRESHOLD:
+        cols = np.empty((5, order.size))
+        np.take(boxes.T, order, axis=1, out=cols[:4])
+        np.take(area, order, out=cols[4])
+        kept = greedy_nms_blocks(cols, iou_threshold, limit, groups)
+    else:
         block = int(np.clip(order.size // 16, 256, 1024))
-        kept = greedy_nms_sorted(boxes_sorted, iou_threshold, limit, block, groups=groups)
-        return order[kept].astype(np.int64, copy=False)
-    # Few boxes: the plain loop is cheapest while it keeps few; past _LOOP_KEPT kept boxes, the kernel
-    # finishes the job on the survivors (greedy NMS restarted on them gives the same decisions).
-    kept, survivors = _greedy_loop(boxes_sorted, iou_threshold, min(limit, _LOOP_KEPT))
-    if survivors.size and kept.size < limit:
-        more = greedy_nms_sorted(boxes_sorted[survivors], iou_threshold, limit - kept.size, 256)
-        kept = np.concatenate([kept, survivors[more]])
+        kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block, groups=groups)
     return order[kept].astype(np.int64, copy=False)
-
-
-def _greedy_loop(boxes_sorted: np.ndarray, iou_threshold: float, limit: int) -> tuple[IndexArray, IndexArray]:
-    """The plain greedy loop over (K, 4) float64 boxes sorted best first, stopped after ``limit`` kept.
-
-    Same float64 IoU formula as the kernel, so the same decisions.
-
-    Returns:
-        Kept positions and the positions still in play (not kept, not removed), both increasing.
-    """
-    c = np.empty((5, boxes_sorted.shape[0]))  # x1, y1, x2, y2, area of the boxes still in play
-    c[:4] = boxes_sorted.T
-    c[4] = (c[2] - c[0]) * (c[3] - c[1])
-    pos = np.arange(boxes_sorted.shape[0])
-    keep: list[int] = []
-    while pos.size and len(keep) < limit:
-        keep.append(int(pos[0]))
-        top, rest = c[:, 0], c[:, 1:]
-        survive = pair_iou(tuple(rest), tuple(top)) < iou_threshold  # type: ignore[arg-type]
-        pos, c = pos[1:][survive], rest[:, survive]
-    return np.asarray(keep, dtype=np.int64), pos
 
 
 def nms(
@@ -140,8 +138,8 @@ def nms(
         ValueError: an ``iou_threshold`` outside [0, 1], a non-finite ``score_threshold`` (NaN would drop
             every box silently) or a negative ``max_det``.
     """
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
-    return _greedy(boxes, _candidates(sc, score_threshold), float(iou_threshold), max_det)
+    boxes, area, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
+    return _greedy(boxes, area, _candidates(sc, score_threshold), float(iou_threshold), max_det)
 
 
 def batched_nms(
@@ -163,13 +161,13 @@ def batched_nms(
     Returns:
         (K,) int64 indices into the inputs, by descending score (ties in input order).
     """
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
+    boxes, area, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
     cls = np.asarray(class_ids)
     if cls.shape != sc.shape:
         raise BoxFormatError(f"class_ids must have shape {sc.shape} to match boxes_xyxy; got {cls.shape}")
     order = _candidates(sc, score_threshold)
     _, class_rank = np.unique(cls, return_inverse=True)
-    return _greedy(boxes, order, float(iou_threshold), max_det, groups=class_rank.reshape(-1)[order])
+    return _greedy(boxes, area, order, float(iou_threshold), max_det, groups=class_rank.reshape(-1)[order])
 
 
 def soft_nms(
@@ -196,11 +194,10 @@ def soft_nms(
         raise ValueError(f"method must be 'linear' or 'gaussian'; got {method!r}")
     if method == "gaussian" and not sigma > 0:
         raise ValueError(f"sigma must be > 0; got {sigma}")
-    boxes, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
+    boxes, _, sc = _check_inputs(boxes_xyxy, scores, iou_threshold, max_det, score_threshold)
     order = _candidates(sc, score_threshold)
-    b = boxes[order]
+    cols = box_columns(boxes[order])
     cur = sc[order].copy()
-    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     limit = order.size if max_det is None else min(int(max_det), order.size)
     keep: list[int] = []
     kept_scores: list[float] = []
@@ -213,12 +210,7 @@ def soft_nms(
         alive = np.delete(alive, j)
         if not alive.size:
             break
-        ob = b[alive]
-        iw = np.clip(np.minimum(ob[:, 2], b[top, 2]) - np.maximum(ob[:, 0], b[top, 0]), 0, None)
-        ih = np.clip(np.minimum(ob[:, 3], b[top, 3]) - np.maximum(ob[:, 1], b[top, 1]), 0, None)
-        inter = iw * ih
-        union = area[alive] + area[top] - inter
-        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        iou = pair_iou(cols[:, alive], cols[:, top : top + 1])
         linear = np.where(iou >= iou_threshold, 1.0 - iou, 1.0)
         decay = linear if method == "linear" else np.exp(-(iou * iou) / sigma)
         cur[alive] *= decay

@@ -41,6 +41,7 @@ class _Geometry:
         self.w = self.x2 - self.x1
         self.h = self.y2 - self.y1
         self.area = self.w * self.h
+        self.cols = np.stack([self.x1, self.y1, self.x2, self.y2, self.area])  # the IoU kernel's columns
         self.solid = self.area > 0
         self.x_ulps = 4 * (np.spacing(np.abs(self.x1)) + np.spacing(np.abs(self.x2)))
         self.y_ulps = 4 * (np.spacing(np.abs(self.y1)) + np.spacing(np.abs(self.y2)))
@@ -89,7 +90,7 @@ class _Grid:
         order = np.argsort(key)
         self.keys = key[order]
         self.members = members[order]
-        self.coords = tuple(c[self.members] for c in (g.x1, g.y1, g.x2, g.y2, g.area))
+        self.coords = g.cols.take(self.members, axis=1)
 
     def _slices(self, g: _Geometry, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate slices: (query index per slice, slice start, slice length) in the sorted members."""
@@ -126,7 +127,7 @@ class _Grid:
     def overlapping(self, g: _Geometry, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (query, member) pairs with IoU at or over ``g.thr``, evaluated in bounded chunks."""
         q, start, length = self._slices(g, queries)
-        q_coords = tuple(c[queries] for c in (g.x1, g.y1, g.x2, g.y2, g.area))
+        q_coords = g.cols.take(queries, axis=1)
         ends = np.cumsum(length)
         out_q, out_m = [], []
         first = 0
@@ -138,9 +139,8 @@ class _Grid:
             pos = np.arange(int(ends[last - 1] - base))
             pos += np.repeat(start[first:last] - (np.cumsum(n) - n), n)
             qr = q[first:last]
-            a = tuple(np.repeat(c[qr], n) for c in q_coords)
-            b = tuple(c[pos] for c in self.coords)
-            hit = np.flatnonzero(pair_iou(a, b) >= g.thr)  # type: ignore[arg-type]
+            a = np.repeat(q_coords.take(qr, axis=1), n, axis=1)
+            hit = np.flatnonzero(pair_iou(a, self.coords.take(pos, axis=1)) >= g.thr)
             out_q.append(queries[np.repeat(qr, n)[hit]])
             out_m.append(self.members[pos[hit]])
             first = last

@@ -10,18 +10,20 @@ formula decides everything, in one operation order:
     IoU = inter / union   (or inter / area_a where ``over_a``: IoA, COCO's IoU against a crowd region)
     IoU = 0 where inter == 0                               (never NaN, no epsilon)
 
-A box is given as columns ``(x1, y1, x2, y2, area)`` (:data:`Columns`) of any shapes that broadcast
-together: (N, 1) against (M,) gives the (N, M) matrix, gathered (P,) against (P,) gives P pairs. Areas
-come from :func:`box_columns` (``w * h``) or from the caller (COCO's ``w * h`` of the xywh box, which can
-differ from ``(x2 - x1) * (y2 - y1)`` in the last bit, as pycocotools computes it).
+Boxes are given as *columns*: a float64 array of shape (5, ...) holding ``x1, y1, x2, y2, area``
+(:data:`Columns`), and ``a`` and ``b`` broadcast: (5, N, 1) against (5, 1, M) gives the
+(N, M) matrix, gathered (5, P) against (5, P) gives P pairs, (5, 1) is one box against all. Stacking the
+coordinates lets x and y share each numpy call (the kernel is call-bound at NMS sizes). Areas come from
+:func:`box_columns` (``w * h``) or from the caller (COCO's ``w * h`` of the xywh box, which can differ from
+``(x2 - x1) * (y2 - y1)`` in the last bit, as pycocotools computes it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Box columns ``(x1, y1, x2, y2, area)``, float64, broadcastable against each other.
-Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: Box columns: float64 (5, ...) array of ``x1, y1, x2, y2, area``.
+Columns = np.ndarray
 
 # Smallest positive float64. When the areas are the boxes' own, a union (or an IoA's area) that is not 0 is
 # at least the intersection, so ``inter / max(union, _TINY)`` is exactly ``inter / union``, and 0 when the
@@ -37,12 +39,15 @@ def box_columns(boxes_xyxy: np.ndarray, *, plus_one: bool = False) -> Columns:
         plus_one: VOC devkit's integer-pixel convention: widths and heights count ``x2 - x1 + 1`` pixels.
 
     Returns:
-        ``(x1, y1, x2, y2, area)``, each of shape ``boxes_xyxy.shape[:-1]`` (views for the coordinates).
+        (5, ...) float64: ``x1, y1, x2, y2, area``.
     """
-    x1, y1, x2, y2 = (boxes_xyxy[..., k] for k in range(4))
+    cols = np.empty((5, *boxes_xyxy.shape[:-1]))
+    cols[:4] = np.moveaxis(boxes_xyxy, -1, 0)
+    wh = cols[2:4] - cols[0:2]
     if plus_one:
-        return x1, y1, x2, y2, (x2 - x1 + 1.0) * (y2 - y1 + 1.0)
-    return x1, y1, x2, y2, (x2 - x1) * (y2 - y1)
+        wh += 1.0
+    np.multiply(wh[0], wh[1], out=cols[4])
+    return cols
 
 
 def overlap(a: Columns, b: Columns, *, plus_one: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -50,19 +55,15 @@ def overlap(a: Columns, b: Columns, *, plus_one: bool = False) -> tuple[np.ndarr
 
     ``plus_one`` adds 1 to the intersection's width and height, as :func:`box_columns` does to the areas.
     """
-    iw = np.minimum(a[2], b[2])
-    iw -= np.maximum(a[0], b[0])
-    ih = np.minimum(a[3], b[3])
-    ih -= np.maximum(a[1], b[1])
+    iwh = np.minimum(a[2:4], b[2:4])  # (2, ...): width and height of the intersection, in one call each
+    iwh -= np.maximum(a[0:2], b[0:2])
     if plus_one:
-        iw += 1.0
-        ih += 1.0
-    np.maximum(iw, 0.0, out=iw)
-    np.maximum(ih, 0.0, out=ih)
-    iw *= ih  # intersection, in place
+        iwh += 1.0
+    np.maximum(iwh, 0.0, out=iwh)
+    inter = iwh[0] * iwh[1]
     union = a[4] + b[4]
-    union -= iw
-    return iw, union
+    union -= inter
+    return inter, union
 
 
 def pair_iou(
