@@ -155,3 +155,27 @@ def soft_nms(
                 current[i] *= math.exp(-(o * o) / sigma)
         alive = [i for i in alive if current[i] >= score_threshold]
     return keep, kept_scores
+
+
+def iou_plus_one(a: Box, b: Box) -> float:
+    """VOC devkit's IoU of integer-pixel boxes: every width and height counts ``x2 - x1 + 1`` pixels."""
+    iw = max(min(a[2], b[2]) - max(a[0], b[0]) + 1.0, 0.0)
+    ih = max(min(a[3], b[3]) - max(a[1], b[1]) + 1.0, 0.0)
+    inter = iw * ih
+    union = (a[2] - a[0] + 1.0) * (a[3] - a[1] + 1.0) + (b[2] - b[0] + 1.0) * (b[3] - b[1] + 1.0) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def coco_bbiou(dt_xywh: Box, gt_xywh: Box, crowd: bool) -> float:
+    """pycocotools' C ``bbIou`` for one detection and one ground truth, line by line (``maskApi.c``)."""
+    da = dt_xywh[2] * dt_xywh[3]
+    ga = gt_xywh[2] * gt_xywh[3]
+    w = min(dt_xywh[2] + dt_xywh[0], gt_xywh[2] + gt_xywh[0]) - max(dt_xywh[0], gt_xywh[0])
+    if w <= 0:
+        return 0.0
+    h = min(dt_xywh[3] + dt_xywh[1], gt_xywh[3] + gt_xywh[1]) - max(dt_xywh[1], gt_xywh[1])
+    if h <= 0:
+        return 0.0
+    i = w * h
+    u = da if crowd else da + ga - i
+    return i / u

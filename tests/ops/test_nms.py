@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -332,7 +333,7 @@ def test_boxes_whose_area_overflows_are_rejected_by_every_nms() -> None:
             call()
 
 
-@pytest.mark.parametrize("n", [3, 600])  # the plain loop and the blocked kernel
+@pytest.mark.parametrize("n", [3, 600, 5000])  # dense matrix, 64-bit-mask blocks, blocked kernel
 def test_largest_accepted_boxes_same_result_on_both_paths(n: int) -> None:
     rng = np.random.default_rng(7)
     side = float(np.sqrt(np.finfo(np.float64).max / 2)) * (1 - 1e-12)
@@ -352,3 +353,91 @@ def test_non_finite_score_threshold_raises(bad: float) -> None:
         batched_nms(boxes, scores, [0], 0.5, score_threshold=bad)
     with pytest.raises(ValueError, match="score_threshold must be a finite number"):
         soft_nms(boxes, scores, 0.5, score_threshold=bad)
+
+
+# --- the paths of one image's detections (odkit.ops._nms_blocks) --------------------------------------------
+
+
+def _detector_output(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return clustered_boxes(rng, n, cluster=25).astype(np.float32), rng.random(n).astype(np.float32)
+
+
+@functools.cache
+def _expected_nms(seed: int, n: int, iou_threshold: float) -> tuple[int, ...]:
+    """The reference's answer, computed once for all the paths the tests force."""
+    boxes, scores = _detector_output(seed, n)
+    return tuple(ref.nms(boxes.tolist(), scores.tolist(), iou_threshold))
+
+
+@pytest.mark.parametrize("iou_threshold", [0.05, 0.3, 0.5, 0.7, 0.95])
+@pytest.mark.parametrize("seed", range(3))
+def test_one_image_of_detections_matches_reference(seed: int, iou_threshold: float, nms_path: str) -> None:
+    boxes, scores = _detector_output(seed, 1000)
+    expected = list(_expected_nms(seed, 1000, iou_threshold))
+    assert nms(boxes, scores, iou_threshold).tolist() == expected
+    for max_det in (1, 7, 100):  # limits inside the first head, the loop steps or the dense finish
+        assert nms(boxes, scores, iou_threshold, max_det=max_det).tolist() == expected[:max_det]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batched_80_classes_matches_reference(seed: int, nms_path: str) -> None:
+    boxes, scores = _detector_output(seed + 10, 1000)
+    class_ids = np.random.default_rng(seed).integers(0, 80, 1000)
+    expected = ref.batched_nms(boxes.tolist(), scores.tolist(), class_ids.tolist(), 0.5)
+    assert batched_nms(boxes, scores, class_ids, 0.5).tolist() == expected
+    assert batched_nms(boxes, scores, class_ids, 0.5, max_det=50).tolist() == expected[:50]
+    # more classes than cells per axis, in a few spots: class rows of the masks' tables past the x/y ones
+    many = np.random.default_rng(seed).integers(0, 300, 1000) * 7
+    expected = ref.batched_nms(boxes.tolist(), scores.tolist(), many.tolist(), 0.3)
+    assert batched_nms(boxes, scores, many, 0.3).tolist() == expected
+
+
+@functools.cache
+def _scene(kind: str) -> tuple[np.ndarray, np.ndarray, dict[float, list[int]]]:
+    rng = np.random.default_rng(3)
+    n = 700
+    if kind == "huge":  # boxes far larger than their spacing: every window holds every box (loop steps)
+        xy = rng.uniform(0, 50, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(300, 900, (n, 2))], axis=1)
+    elif kind == "sparse":  # nothing overlaps: every head is kept whole, heads grow
+        xy = rng.uniform(0, 5000, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(1, 20, (n, 2))], axis=1)
+    elif kind == "one-spot":  # all boxes nearly identical: one cell, one kept
+        boxes = np.array([[10.0, 10, 20, 20]]) + rng.normal(0, 1e-3, (n, 4))
+    else:  # pairs whose IoU is exactly 0.5 (unit squares against 2x1 boxes on a grid)
+        xy = rng.integers(0, 30, (n, 2)).astype(np.float64)
+        wide = rng.random(n) < 0.5
+        boxes = np.concatenate([xy, xy + np.stack([np.where(wide, 2.0, 1.0), np.ones(n)], axis=1)], axis=1)
+    scores = rng.integers(0, 20, n) / 20  # many ties
+    return boxes, scores, {t: ref.nms(boxes.tolist(), scores.tolist(), t) for t in (0.5, 0.8)}
+
+
+@pytest.mark.parametrize("kind", ["huge", "sparse", "one-spot", "at-threshold"])
+def test_scenes_that_defeat_the_windows_match_reference(kind: str, nms_path: str) -> None:
+    boxes, scores, expected = _scene(kind)
+    for iou_threshold, keep in expected.items():
+        assert nms(boxes, scores, iou_threshold).tolist() == keep
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [[0.0, 0, 1, 1], [0, 0, float("nan"), 1]],
+        [[0.0, 0, 1, 1], [float("-inf"), 0, 1, 1]],
+        [[0.0, 0, 1, 1], [0, 0, float("inf"), 0]],
+        [[0.0, 0, 1, 1], [2, 0, 1, 1]],
+        [[0.0, 0, 1, 1], [0, 0, 1e200, 1e200]],
+    ],
+)
+def test_fast_checks_raise_the_errors_of_validate_boxes(bad: list[list[float]]) -> None:
+    from odkit.boxes import validate_boxes
+
+    with pytest.raises(BoxFormatError) as expected:
+        validate_boxes(np.array(bad), "xyxy", "boxes_xyxy")
+    for dtype in (np.float64, np.float32):
+        if dtype == np.float32 and 1e200 in np.array(bad):
+            continue  # not a float32 value
+        with pytest.raises(BoxFormatError) as got:
+            nms(np.array(bad, dtype=dtype), [0.5, 0.4], 0.5)
+        assert str(got.value) == str(expected.value)
