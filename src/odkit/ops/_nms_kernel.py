@@ -139,7 +139,7 @@ class _Grid:
             pos = np.arange(int(ends[last - 1] - base))
             pos += np.repeat(start[first:last] - (np.cumsum(n) - n), n)
             qr = q[first:last]
-            a = np.repeat(q_coords.take(qr, axis=1), n, axis=1)
+            a = q_coords.take(np.repeat(qr, n), axis=1)
             hit = np.flatnonzero(pair_iou(a, self.coords.take(pos, axis=1)) >= g.thr)
             out_q.append(queries[np.repeat(qr, n)[hit]])
             out_m.append(self.members[pos[hit]])

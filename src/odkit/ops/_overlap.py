@@ -55,13 +55,16 @@ def overlap(a: Columns, b: Columns, *, plus_one: bool = False) -> tuple[np.ndarr
 
     ``plus_one`` adds 1 to the intersection's width and height, as :func:`box_columns` does to the areas.
     """
-    iwh = np.minimum(a[2:4], b[2:4])  # (2, ...): width and height of the intersection, in one call each
-    iwh -= np.maximum(a[0:2], b[0:2])
+    # one allocation for all temporaries: repeated large allocations cost page faults (glibc returns them to
+    # the system between calls), a single one is reused
+    work = np.empty((4, *(a.shape[1:] if a.shape == b.shape else np.broadcast(a[0], b[0]).shape)))
+    iwh = np.minimum(a[2:4], b[2:4], out=work[:2])  # width and height of the intersection, one call each
+    iwh -= np.maximum(a[0:2], b[0:2], out=work[2:])
     if plus_one:
         iwh += 1.0
     np.maximum(iwh, 0.0, out=iwh)
-    inter = iwh[0] * iwh[1]
-    union = a[4] + b[4]
+    inter = np.multiply(iwh[0], iwh[1], out=work[2])
+    union = np.add(a[4], b[4], out=work[3])
     union -= inter
     return inter, union
 
