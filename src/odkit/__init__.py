@@ -30,6 +30,7 @@ _LAZY = {
     "write_annotations": "odkit.io",
     "image_dataset_from_directory": "odkit.data",
     "detection_dataset": "odkit.data",
+    "Model": "odkit.models",
 }
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Dataset",
     "Detections",
     "GroundTruth",
+    "Model",
     "OdkitError",
     "__version__",
     "batched_nms",

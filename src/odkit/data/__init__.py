@@ -37,6 +37,8 @@ from odkit.data._folder import ImageFolderDataset as ImageFolderDataset
 from odkit.data._from_directory import image_dataset_from_directory as image_dataset_from_directory
 from odkit.data._index import ALLOWLIST_FORMATS as ALLOWLIST_FORMATS
 from odkit.data._index import index_directory as index_directory
+from odkit.data._keras_image import img_to_array as img_to_array
+from odkit.data._keras_image import load_img as load_img
 from odkit.data._letterbox import LetterboxInfo as LetterboxInfo
 from odkit.data._letterbox import letterbox as letterbox
 from odkit.data._letterbox import letterbox_info as letterbox_info
@@ -62,10 +64,12 @@ __all__ = [
     "detection_collate",
     "detection_dataset",
     "image_dataset_from_directory",
+    "img_to_array",
     "index_directory",
     "letterbox",
     "letterbox_info",
     "load_image",
+    "load_img",
     "resize_image",
     "unletterbox_boxes",
 ]

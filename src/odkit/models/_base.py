@@ -1,0 +1,365 @@
+"""``odkit.Model``: a ``torch.nn.Module`` with Keras' compile / fit / evaluate / predict / save.
+
+Built-in models subclass it; ``Model(my_module)`` wraps a user-written ``nn.Module`` (registered with
+``@odkit.models.register(name)`` so that ``odkit.load_model`` can rebuild it). Images are given the Keras
+way, channels last: numpy ``(N, H, W, C)`` (or ``(N, H, W)`` for grayscale) in whatever scale the user
+chose; the model sees ``(N, C, H, W)`` float32 tensors on its device.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from odkit.models._compile import LossFn, make_loss, make_metrics, make_optimizer
+from odkit.models._data import ArraySource, Source, as_source, images_to_tensor
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> cuda, else mps, else cpu; anything else as torch reads it."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+class Model(nn.Module):
+    """Base of odkit's models, and a wrapper for a user-written module: ``Model(module)``.
+
+    Attributes:
+        name: the registry name (``"classifier"``, ``"module"`` for a wrapped module...).
+        config: JSON-able constructor arguments; ``odkit.models.build(name, **config)`` rebuilds the model.
+        class_names: class name per output index, or None.
+        input_info: what the model expects (``image_hw``, ``channels``, ``color_mode``), filled by the
+            first ``fit`` / ``build`` when not given.
+        stop_training: set by callbacks (EarlyStopping...) to stop after the current epoch.
+        optimizer: the torch optimizer after :meth:`compile`.
+    """
+
+    name = "module"
+
+    def __init__(self, module: nn.Module | None = None, *, class_names: Sequence[str] | None = None,
+                 outputs: str = "logits") -> None:
+        super().__init__()
+        if outputs not in ("logits", "probabilities"):
+            raise ValueError(f"outputs must be 'logits' or 'probabilities'; got {outputs!r}")
+        self.config: dict[str, Any] = {}
+        self.class_names = list(class_names) if class_names is not None else None
+        self.input_info: dict[str, Any] = {}
+        self.outputs = outputs
+        self.stop_training = False
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.loss_name = ""
+        self._loss_fn: LossFn | None = None
+        self._metrics: list[tuple[str, LossFn, str | None]] = []
+        self._initial_epoch = 0
+        self.history: Any = None
+        self.module = module
+        if module is not None:
+            reg = getattr(module, "_odkit_name", None)
+            self.config = {"module": reg, "module_config": getattr(module, "_odkit_config", {}),
+                           "class_names": self.class_names, "outputs": outputs}
+
+    # ---- the network -------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.module is None:
+            raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        return self.module(x)
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    def metric_direction(self, name: str) -> str | None:
+        """``"max"`` / ``"min"`` for a logged metric (without ``val_``), None when unknown (callbacks ask)."""
+        if name == "loss":
+            return "min"
+        return next((d for n, _, d in self._metrics if n == name), None)
+
+    @property
+    def learning_rate(self) -> float:
+        """The first parameter group's learning rate; setting it sets every group's."""
+        if self.optimizer is None:
+            raise RuntimeError("the model has no optimizer yet: call compile() first")
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if self.optimizer is None:
+            raise RuntimeError("the model has no optimizer yet: call compile() first")
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(value)
+
+    # ---- Keras' methods ----------------------------------------------------------------------
+    def compile(self, optimizer: Any = "adam", loss: Any = None, metrics: Sequence[Any] | None = None) -> Model:
+        """Choose the optimizer, loss and metrics by Keras name or as torch objects; returns self.
+
+        Args:
+            optimizer: ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``, a ``torch.optim.Optimizer``, or a
+                callable taking the parameters.
+            loss: ``"categorical_crossentropy"`` (one-hot targets), ``"sparse_categorical_crossentropy"``
+                (integer labels), ``"binary_crossentropy"``, ``"mse"``, ``"mae"`` or ``fn(outputs, targets)``;
+                None: the model's default.
+            metrics: ``["accuracy"]`` and/or callables ``fn(outputs, targets) -> tensor``.
+        """
+        self._ensure_built()
+        self.optimizer = make_optimizer(optimizer, [p for p in self.parameters() if p.requires_grad])
+        self.loss_name, self._loss_fn = make_loss(loss if loss is not None else self.default_loss(),
+                                                  self.outputs == "probabilities")
+        self._metrics = make_metrics(metrics)
+        return self
+
+    def default_loss(self) -> str:
+        """The loss ``compile()`` uses when none is given."""
+        return "sparse_categorical_crossentropy"
+
+    def _ensure_built(self, sample: torch.Tensor | None = None) -> None:
+        """Create lazily sized layers from a sample batch (built-in models override)."""
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: int = 1,
+            callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
+            shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto") -> Any:
+        """Train as Keras does; returns a ``History`` (``history.history["val_loss"]``, ``history.epoch``).
+
+        Args:
+            x: images ``(N, H, W[, C])`` with ``y``, or an ``image_dataset_from_directory`` dataset.
+            y: targets for array ``x``: one-hot rows or integer labels, as the loss expects.
+            batch_size: batch size for arrays (datasets keep theirs).
+            epochs: the index of the last epoch (Keras: with ``initial_epoch=2, epochs=5`` three epochs run).
+            verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+            callbacks: ``odkit.callbacks`` objects.
+            validation_split: share of array samples held out, taken from the end before shuffling (Keras).
+            validation_data: ``(x_val, y_val)`` or a dataset.
+            shuffle: reshuffle array samples each epoch.
+            initial_epoch: epoch to start at (resuming).
+            seed: seeds weights' updates order: shuffling, dropout (``torch.manual_seed``).
+            device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda:0"``...
+        """
+        from odkit.callbacks import CallbackList, History
+
+        if seed is not None:
+            torch.manual_seed(seed)
+        dev = resolve_device(device)
+        train, val = self._sources(x, y, batch_size, validation_split, validation_data, shuffle, seed)
+        sample = images_to_tensor(train.peek_images())
+        self._ensure_built(sample)
+        self.to(dev)
+        if self.optimizer is None:
+            self.compile()
+        history = History()
+        cbs = CallbackList([*(callbacks or []), history], model=self,
+                           params={"epochs": epochs, "steps": train.steps(), "verbose": verbose})
+        self.stop_training = False
+        self._initial_epoch = initial_epoch
+        cbs.on_train_begin({})
+        epoch_logs: dict[str, float] = {}
+        for epoch in range(self._initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch, {})
+            epoch_logs = self._train_epoch(train, epoch, epochs, cbs, verbose)
+            if val is not None:
+                val_logs = self._evaluate_source(val)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            if verbose:
+                line = " - ".join(f"{k}: {v:.4f}" for k, v in epoch_logs.items())
+                print(f"Epoch {epoch + 1}/{epochs} - {line}", file=sys.stdout, flush=True)
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        self.history = history
+        return history
+
+    def _train_epoch(self, train: Source, epoch: int, epochs: int, cbs: Any, verbose: int) -> dict[str, float]:
+        self.train()
+        totals: dict[str, float] = {}
+        count = 0
+        bar = None
+        if verbose == 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=train.steps(), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+        t0 = time.monotonic()
+        for step, (xb, yb) in enumerate(train.iter_epoch(epoch)):
+            cbs.on_train_batch_begin(step, {})
+            logs, n = self.train_step(xb, yb)
+            count += n
+            for k, v in logs.items():
+                totals[k] = totals.get(k, 0.0) + v * n
+            running = {k: v / count for k, v in totals.items()}
+            cbs.on_train_batch_end(step, running)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4f}" for k, v in running.items()})
+        if bar is not None:
+            bar.close()
+        if count == 0:
+            raise ValueError("the training data gave no batch")
+        self._last_epoch_seconds = time.monotonic() - t0
+        return {k: v / count for k, v in totals.items()}
+
+    def train_step(self, xb: Any, yb: Any) -> tuple[dict[str, float], int]:
+        """One optimisation step on a batch; returns the batch's logs and its size."""
+        inputs = images_to_tensor(xb, self.device)
+        targets = torch.as_tensor(np.asarray(yb), device=self.device)
+        self.optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        outputs = self(inputs)
+        loss = self._loss_fn(outputs, targets)  # type: ignore[misc]
+        if not torch.isfinite(loss):
+            logs = {"loss": float(loss.detach())}
+            return logs, int(inputs.shape[0])
+        loss.backward()
+        self.optimizer.step()  # type: ignore[union-attr]
+        logs = {"loss": float(loss.detach())}
+        with torch.no_grad():
+            logs.update({name: float(fn(outputs.detach(), targets)) for name, fn, _ in self._metrics})
+        return logs, int(inputs.shape[0])
+
+    @torch.no_grad()
+    def _evaluate_source(self, source: Source) -> dict[str, float]:
+        self.eval()
+        totals: dict[str, float] = {}
+        count = 0
+        for xb, yb in source.iter_epoch(0):
+            inputs = images_to_tensor(xb, self.device)
+            targets = torch.as_tensor(np.asarray(yb), device=self.device)
+            outputs = self(inputs)
+            n = int(inputs.shape[0])
+            logs = {"loss": float(self._loss_fn(outputs, targets))}  # type: ignore[misc]
+            logs.update({name: float(fn(outputs, targets)) for name, fn, _ in self._metrics})
+            count += n
+            for k, v in logs.items():
+                totals[k] = totals.get(k, 0.0) + v * n
+        if count == 0:
+            raise ValueError("the evaluation data gave no batch")
+        return {k: v / count for k, v in totals.items()}
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: int = 0,
+                 return_dict: bool = False, *, device: str | None = None) -> Any:
+        """Loss and metrics on data: ``[loss, *metrics]`` like Keras (the loss alone without metrics)."""
+        if self._loss_fn is None:
+            raise RuntimeError("call compile() before evaluate()")
+        if device is not None:
+            self.to(resolve_device(device))
+        logs = self._evaluate_source(as_source(x, y, batch_size, shuffle=False, seed=None))
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    @torch.no_grad()
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: int = 0, *, device: str | None = None
+                ) -> np.ndarray:
+        """Class probabilities ``(N, C)`` float32 for images (softmax / sigmoid of the logits), like Keras."""
+        if device is not None:
+            self.to(resolve_device(device))
+        self.eval()
+        source = as_source(x, None, batch_size, shuffle=False, seed=None)
+        self._ensure_built(images_to_tensor(source.peek_images()))
+        out = []
+        for xb, _ in source.iter_epoch(0):
+            outputs = self(images_to_tensor(xb, self.device))
+            if self.outputs == "logits":
+                outputs = torch.sigmoid(outputs) if outputs.shape[1] == 1 else torch.softmax(outputs, dim=1)
+            out.append(outputs.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def _sources(self, x: Any, y: Any, batch_size: int | None, validation_split: float, validation_data: Any,
+                 shuffle: bool, seed: int | None) -> tuple[Source, Source | None]:
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
+        train = as_source(x, y, batch_size, shuffle=shuffle, seed=seed)
+        val = None
+        if validation_data is not None:
+            if isinstance(validation_data, tuple) and len(validation_data) == 2:
+                val = as_source(validation_data[0], validation_data[1], batch_size, shuffle=False, seed=None)
+            else:
+                val = as_source(validation_data, None, batch_size, shuffle=False, seed=None)
+        elif validation_split:
+            if not isinstance(train, ArraySource):
+                raise ValueError("validation_split needs arrays; for a dataset pass validation_data")
+            train, val = train.split_last(validation_split)
+        return train, val
+
+    # ---- weights and files -------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Every tensor of the state (parameters and buffers), as numpy copies, in ``state_dict`` order."""
+        return [t.detach().cpu().numpy().copy() for t in self.state_dict().values()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Set every tensor of the state from :meth:`get_weights`-ordered arrays (shapes must match)."""
+        state = self.state_dict()
+        if len(weights) != len(state):
+            raise ValueError(f"expected {len(state)} arrays (the model's state), got {len(weights)}")
+        new = {}
+        for (key, old), w in zip(state.items(), weights):
+            arr = np.asarray(w)
+            if tuple(arr.shape) != tuple(old.shape):
+                raise ValueError(f"weight {key!r} has shape {tuple(old.shape)}; got {arr.shape}")
+            new[key] = torch.as_tensor(arr, dtype=old.dtype)
+        self.load_state_dict(new)
+
+    def count_params(self) -> int:
+        """Number of parameters (trainable and not)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def summary(self, print_fn: Any = print) -> None:
+        """A Keras-like table: each leaf layer, its output type and parameter count."""
+        rows = [(name or type(self).__name__, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
+                for name, m in self.named_modules() if not list(m.children())]
+        width = max([len(r[0]) for r in rows] + [10])
+        print_fn(f'Model: "{self.name}"')
+        print_fn(f"{'Layer':<{width}}  {'Type':<20} {'Param #':>10}")
+        print_fn("-" * (width + 33))
+        for name, kind, n in rows:
+            print_fn(f"{name:<{width}}  {kind:<20} {n:>10,}")
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        print_fn("-" * (width + 33))
+        print_fn(f"Total params: {self.count_params():,}\nTrainable params: {trainable:,}\n"
+                 f"Non-trainable params: {self.count_params() - trainable:,}")
+
+    def save(self, filepath: Any, **training: Any) -> None:
+        """The whole model in one ``.odk`` file (config JSON + safetensors weights; no pickle)."""
+        from odkit.saving import save_model
+
+        save_model(self, filepath, training=training or None)
+
+    def save_weights(self, filepath: Any) -> None:
+        """The weights alone, as ``.safetensors``."""
+        from odkit.saving import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        """Weights from a ``.safetensors`` or ``.odk`` file; mismatched tensors are listed in the error."""
+        from odkit.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def save_training_state(self, filepath: Any) -> None:
+        """Weights, optimizer, epoch and RNG states, to resume exactly (``BackupAndRestore``)."""
+        from odkit.saving import save_training_state
+
+        save_training_state(filepath, self, self.optimizer, epoch=self._initial_epoch)
+
+    def load_training_state(self, filepath: Any) -> dict[str, Any]:
+        """Restore :meth:`save_training_state`'s file into this model and its optimizer."""
+        from odkit.saving import load_training_state
+
+        if self.optimizer is None:
+            self.compile()
+        return load_training_state(filepath, self, self.optimizer)
+
