@@ -31,17 +31,19 @@ from odkit.ops._overlap import box_columns, pair_iou
 def _as_boxes(boxes_xyxy: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) float64 boxes and their (N,) areas ``w * h``, with the checks of ``validate_boxes``.
 
-    Float input is checked in four vectorized steps (a negative width or height, NaN or inf in any
-    coordinate, or an area past ``MAX_BOX_AREA`` each make ``w >= 0``, ``h >= 0`` or ``area <= MAX_BOX_AREA``
-    false); only when that fails, or for other input, ``validate_boxes`` runs (and names the row).
+    Float input is checked with three reductions: a negative width or height, NaN or inf in any coordinate,
+    or an area past ``MAX_BOX_AREA`` each make ``min(w) >= 0``, ``min(h) >= 0`` or ``max(area) <=
+    MAX_BOX_AREA`` false (NaN propagates through min and max); only when that fails, or for other input,
+    ``validate_boxes`` runs (and names the row).
     """
     arr = np.asarray(boxes_xyxy)
     if arr.ndim == 2 and arr.shape[1] == 4 and arr.shape[0] and arr.dtype.kind == "f":
         boxes = arr.astype(np.float64, copy=False)
-        wh = boxes[:, 2:] - boxes[:, :2]
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
         with np.errstate(over="ignore", invalid="ignore"):
-            area = wh[:, 0] * wh[:, 1]
-            if (wh >= 0).all() and (area <= MAX_BOX_AREA).all():
+            area = w * h
+            if w.min() >= 0 and h.min() >= 0 and area.max() <= MAX_BOX_AREA:
                 return boxes, area
     boxes = validate_boxes(boxes_xyxy, "xyxy", "boxes_xyxy").astype(np.float64, copy=False)
     return boxes, (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
