@@ -1,6 +1,7 @@
 """IoU family on absolute xyxy boxes: IoU, GIoU, DIoU, CIoU and IoA, pairwise (N, M) or aligned (N,).
 
 All math is float64. A zero union (or zero area for IoA) gives 0, never NaN; no epsilon is added.
+Intersections, unions and the IoU division are the one kernel of ``odkit.ops._overlap``.
 """
 
 from __future__ import annotations
