@@ -86,9 +86,9 @@ class ReduceLROnPlateau(_MonitorCallback):
         min_lr: lower bound on the learning rate.
 
     Differences from Keras, on purpose: a missing ``monitor`` warns once per ``fit`` (Keras: every epoch);
-    the rate is compared with ``min_lr`` as a float (Keras compares with ``float32(min_lr)`` because its rate
-    is a float32 variable; against a float64 rate that made a rate already at ``min_lr=1e-5`` "reduce" again
-    every ``patience`` epochs).
+    the rate (a Python float here) is compared with ``min_lr`` as a float (Keras compares with
+    ``float32(min_lr)`` because its rate is a float32 variable; under NumPy 1's promotion rules that made a
+    rate already at ``min_lr=1e-5`` "reduce" to itself again every ``patience`` epochs).
 
     Raises:
         ValueError: if ``factor >= 1``.
