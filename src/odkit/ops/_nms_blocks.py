@@ -26,6 +26,7 @@ kernel's spatial levels win.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,10 +46,9 @@ _MAX_HEAD = 1024
 _LOOP_PAIRS = 16  # more candidate pairs than this per head box: loop steps instead
 _EPS = float(np.finfo(np.float64).eps)
 _BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+_BIT.flags.writeable = False
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _words: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-_offsets: dict[tuple[int, int], np.ndarray] = {}
-_later_masks: dict[int, np.ndarray] = {}
 
 
 def _word_tables(kk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,17 +58,20 @@ def _word_tables(kk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         word = pos // 64
         col = np.arange(kk)[None, :]
         below = np.where(col < word[:, None], _ALL, np.where(col == word[:, None], _BIT[pos % 64, None] - 1, 0))
-        _words[kk] = (below.astype(np.uint64), word, _BIT[pos % 64])
+        tables = (below.astype(np.uint64), word, _BIT[pos % 64])
+        for t in tables:
+            t.flags.writeable = False  # cached: shared by all calls
+        _words[kk] = tables
     return _words[kk]
 
 
+@functools.lru_cache(maxsize=64)
 def _row_offsets(d: int, table_rows: int) -> np.ndarray:
     """(3d, 1) offsets of the window-low, window-high + 1 and own + 1 rows into the stacked prefix tables."""
-    key = (d, table_rows)
-    if key not in _offsets:
-        axis = np.arange(d) * table_rows
-        _offsets[key] = np.concatenate([axis, axis + 1, axis + 1])[:, None]
-    return _offsets[key]
+    axis = np.arange(d) * table_rows
+    out = np.concatenate([axis, axis + 1, axis + 1])[:, None]
+    out.flags.writeable = False  # cached: shared by all calls
+    return out
 
 
 def _set_bits(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,11 +114,12 @@ def _dense(cols: np.ndarray, thr: float, group: np.ndarray | None) -> list[int]:
     return _greedy_bits(np.packbits(hit, axis=1, bitorder="little").tobytes(), n)[0]
 
 
+@functools.lru_cache(maxsize=128)
 def _later(n: int) -> np.ndarray:
     """(n, n) bool, True where the column is after the row."""
-    if n not in _later_masks:
-        _later_masks[n] = np.triu(np.ones((n, n), dtype=bool), 1)
-    return _later_masks[n]
+    out = np.triu(np.ones((n, n), dtype=bool), 1)
+    out.flags.writeable = False  # cached: shared by all calls
+    return out
 
 
 class _Boxes:
