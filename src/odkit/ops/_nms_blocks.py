@@ -44,6 +44,7 @@ _DENSE = 64  # at most this many boxes: one dense IoU matrix
 _HEAD = 128  # first head size; grows 4x (up to _MAX_HEAD) while most of a head is kept
 _MAX_HEAD = 1024
 _LOOP_PAIRS = 16  # more candidate pairs than this per head box: loop steps instead
+_LOOP_PATIENCE = 4  # loop steps in a row that drop few boxes before blocks are tried again
 _EPS = float(np.finfo(np.float64).eps)
 _BIT = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 _BIT.flags.writeable = False
@@ -74,11 +75,18 @@ def _row_offsets(d: int, table_rows: int) -> np.ndarray:
     return out
 
 
-def _set_bits(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, bit) of every set bit of contiguous (R, kk) uint64 masks (kk a power of two), row-major."""
+def _set_bits(masks: np.ndarray, most: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, bit) of every set bit of contiguous (R, kk) uint64 masks (kk a power of two), row-major.
+
+    None when there are more than ``most`` (checked first on nonzero bytes, before the bits are expanded).
+    """
     as_bytes = masks.view(np.uint8).reshape(-1)  # little-endian words: bit b of byte i is bit 8i + b
     nonzero = np.flatnonzero(as_bytes != 0)
+    if most is not None and nonzero.size > most:
+        return None
     bits = np.flatnonzero(np.unpackbits(as_bytes.take(nonzero), bitorder="little").view(bool))
+    if most is not None and bits.size > most:
+        return None
     at = nonzero.take(bits >> 3)
     at <<= 3
     at |= bits & 7  # bit index into the whole array
@@ -218,10 +226,11 @@ def greedy_nms_blocks(cols: np.ndarray, thr: float, limit: int, groups: np.ndarr
         masks = boxes.masks(slice(0, h), h, kk, slice(0, n))  # every box against the head
         head_masks = masks[:h]
         head_masks &= below[:h]  # a head box is only suppressed by better ones
-        c, p = _set_bits(head_masks)
-        if c.size > _LOOP_PAIRS * h:
+        pairs = _set_bits(head_masks, _LOOP_PAIRS * h)
+        if pairs is None:  # windows hold too many boxes: the textbook loop is cheaper
             n_kept += _loop_steps(boxes, thr, limit - n_kept, out)
             continue
+        c, p = pairs
         hit = pair_iou(boxes.cols.take(c, axis=1), boxes.cols.take(p, axis=1)) >= thr
         c, p = c[hit], p[hit]
         removes = np.zeros((h, kk), dtype=np.uint64)
@@ -235,7 +244,7 @@ def greedy_nms_blocks(cols: np.ndarray, thr: float, limit: int, groups: np.ndarr
             head = min(4 * h, _MAX_HEAD)
         rest_masks = masks[h:]
         rest_masks &= np.frombuffer(winner_bits.to_bytes(8 * kk, "little"), dtype="<u8")
-        r, w = _set_bits(rest_masks)
+        r, w = _set_bits(rest_masks)  # type: ignore[misc]
         r += h
         hit = pair_iou(boxes.cols.take(r, axis=1), boxes.cols.take(w, axis=1)) >= thr
         alive = np.ones(n, dtype=bool)
@@ -248,23 +257,27 @@ def greedy_nms_blocks(cols: np.ndarray, thr: float, limit: int, groups: np.ndarr
 
 
 def _loop_steps(boxes: _Boxes, thr: float, limit: int, out: list[np.ndarray]) -> int:
-    """The textbook loop (keep the top box, drop what it suppresses) while each step drops many boxes.
+    """The textbook loop (keep the top box, drop what it suppresses) until it drops few boxes a step.
+
+    Blocks are tried again after ``_LOOP_PATIENCE`` steps in a row that each drop under 1/8 of the boxes
+    (a failed block step costs several loop steps).
 
     Returns:
         How many boxes were kept (appended to ``out``); at least one.
     """
     kept = []
-    while len(kept) < limit and boxes.rows.shape[1]:
+    patience = _LOOP_PATIENCE
+    while len(kept) < limit and boxes.rows.shape[1] > _DENSE:
         n = boxes.rows.shape[1]
         kept.append(boxes.rows[0, 0])
-        rest = boxes.cols[:, 1:]
-        survive = pair_iou(rest, boxes.cols[:, :1]) < thr
+        survive = pair_iou(boxes.cols[:, 1:], boxes.cols[:, :1]) < thr
         if boxes.group is not None:
             survive |= boxes.group[1:] != boxes.group[0]
         idx = np.flatnonzero(survive)
         idx += 1
         boxes.keep_only(idx)
-        if 8 * (n - 1 - idx.size) < n:  # dropped under 1/8: back to blocks
+        patience = patience - 1 if 8 * (n - 1 - idx.size) < n else _LOOP_PATIENCE
+        if not patience:
             break
     out.append(np.asarray(kept, dtype=np.intp))
     return len(kept)
