@@ -31,6 +31,7 @@ _LAZY = {
     "image_dataset_from_directory": "odkit.data",
     "detection_dataset": "odkit.data",
     "Model": "odkit.models",
+    "load_model": "odkit.saving",
 }
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "detection_dataset",
     "evaluate_coco",
     "image_dataset_from_directory",
+    "load_model",
     "nms",
     "read_annotations",
     "write_annotations",
