@@ -1,0 +1,444 @@
+"""``detector-n`` / ``detector-s``: FCOS-style anchor-free detectors with Keras' fit / evaluate / predict.
+
+Example::
+
+    model = odkit.models.build("detector-s", num_classes=3, class_names=["RBC", "WBC", "Platelets"])
+    train = detection_dataset("datasets/bccd/BCCD", split="train", drop_degenerate=True)
+    val = detection_dataset("datasets/bccd/BCCD", split="val", drop_degenerate=True)
+    model.fit(train, validation_data=val, epochs=100, callbacks=[TimeLimit(600)], seed=0)
+    dets = model.predict("photo.jpg", conf=0.25)[0]   # Detections, xyxy pixels of photo.jpg
+
+The network and its loss are in ``_fcos.py``, the data feeding in ``_detector_data.py``. Training defaults are
+for from-scratch CPU runs (measured in ``shared/reference/detectors-from-scratch-on-cpu.md``): AdamW lr 2e-3,
+weight decay 0.05 (not on norms and biases), linear warm-up then cosine (to ``epochs``, or to the budget of a
+``TimeLimit`` callback when there is one, whichever ends first), gradient norm clipping at 10, and an EMA of the
+weights. The EMA weights are what validation, ``predict``, ``save`` and the callbacks see: at each epoch end
+the model holds the EMA weights, and the training weights come back at the next epoch's start.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from odkit.boxes import Detections
+from odkit.models._base import Model, resolve_device
+from odkit.models._compile import make_optimizer
+from odkit.models._data import images_to_tensor
+from odkit.models._detector_data import DetectionFeed, VerticalFlip, image_items, load_letterboxed
+from odkit.models._fcos import SIZES, FCOSNet, decode, fcos_loss
+from odkit.models._registry import register
+
+_LOSS_KEYS = ("loss", "cls_loss", "box_loss", "ctr_loss")
+
+
+def _image_hw(image_hw: Sequence[int] | None, imgsz: int | Sequence[int] | None) -> tuple[int, int]:
+    if imgsz is not None:
+        if image_hw is not None:
+            raise ValueError("give image_hw or imgsz, not both")
+        image_hw = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
+    hw = (288, 384) if image_hw is None else tuple(int(v) for v in image_hw)
+    if len(hw) != 2 or min(hw) < 32:
+        raise ValueError(f"image_hw must be (height, width), each >= 32 pixels; got {image_hw!r}")
+    return hw[0], hw[1]
+
+
+class Detector(Model):
+    """FCOS-style detector: ResNet-style conv-BN backbone, FPN P3-P5, shared GroupNorm heads.
+
+    Args:
+        num_classes: number of object classes (label indices ``0..num_classes-1``).
+        class_names: their names, in label order.
+        image_hw: (height, width) the images are letterboxed to, in pixels; default (288, 384).
+        imgsz: instead of ``image_hw``: an int (square) or (height, width).
+        learning_rate, weight_decay: AdamW's, for ``compile()``'s default optimizer.
+        warmup_iters: linear warm-up steps (at most a fifth of the planned steps).
+        ema_decay: the EMA's decay (ramped up as ``min(ema_decay, (1 + n) / (10 + n))`` after n steps).
+        batch_size: images per training batch, when ``fit`` gets no ``batch_size``.
+        scale_range: random scale of the default training transforms.
+        vertical_flip: add vertical flips to the default training transforms (data with no up: cells).
+        center_radius: FCOS centre sampling radius, in strides.
+    """
+
+    size = "s"
+
+    def __init__(self, num_classes: int, class_names: Sequence[str] | None = None,
+                 image_hw: Sequence[int] | None = None, imgsz: int | Sequence[int] | None = None,
+                 learning_rate: float = 2e-3, weight_decay: float = 0.05, warmup_iters: int = 100,
+                 ema_decay: float = 0.999, batch_size: int = 8, scale_range: Sequence[float] = (0.75, 1.33),
+                 vertical_flip: bool = False, center_radius: float = 1.5) -> None:
+        super().__init__(class_names=class_names)
+        if int(num_classes) < 1:
+            raise ValueError(f"num_classes must be >= 1; got {num_classes}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class_names for num_classes={num_classes}")
+        hw = _image_hw(image_hw, imgsz)
+        self.config = {"num_classes": int(num_classes), "class_names": self.class_names, "image_hw": list(hw),
+                       "learning_rate": float(learning_rate), "weight_decay": float(weight_decay),
+                       "warmup_iters": int(warmup_iters), "ema_decay": float(ema_decay),
+                       "batch_size": int(batch_size), "scale_range": [float(v) for v in scale_range],
+                       "vertical_flip": bool(vertical_flip), "center_radius": float(center_radius)}
+        spec = SIZES[self.size]
+        self.net = FCOSNet(int(num_classes), spec["widths"], spec["fpn"], spec["groups"])  # type: ignore[arg-type]
+        self.image_hw = hw
+        self.input_info = {"image_hw": list(hw), "channels": 3, "color_mode": "rgb", "resize": "letterbox",
+                           "fill": 114, "scale": "0..255"}
+        self._ema: dict[str, torch.Tensor] | None = None
+        self._train_state: dict[str, torch.Tensor] | None = None
+        self._updates = 0
+        self._total_steps = 1
+        self._time_budget: float | None = None
+        self._t0: float | None = None
+
+    # ---- the network -------------------------------------------------------------------------
+    def forward(self, images: torch.Tensor, targets: Sequence[dict[str, Any]] | None = None) -> Any:
+        """Raw outputs ``(cls_logits (B, P, C), ltrb (B, P, 4) pixels, centerness_logits (B, P))`` for
+        ``(B, 3, H, W)`` float32 images in 0..255; with ``targets`` (per image ``boxes`` (K, 4) xyxy input
+        pixels, ``labels`` (K,) int64), the loss dict ``{"loss", "cls_loss", "box_loss", "ctr_loss"}``."""
+        outputs = self.net(images)
+        if targets is None:
+            return outputs
+        return self.compute_loss(outputs, targets, (int(images.shape[2]), int(images.shape[3])))
+
+    def compute_loss(self, outputs: Any, targets: Sequence[dict[str, Any]], image_hw: tuple[int, int]
+                     ) -> dict[str, torch.Tensor]:
+        """The FCOS losses of raw ``outputs`` against per-image targets (xyxy input pixels, label indices)."""
+        tensors = [{"boxes": torch.as_tensor(np.asarray(t["boxes"], np.float32).reshape(-1, 4)),
+                    "labels": torch.as_tensor(np.asarray(t["labels"], np.int64))} for t in targets]
+        return fcos_loss(outputs, tensors, image_hw, radius=self.config["center_radius"])
+
+    def metric_direction(self, name: str) -> str | None:
+        if name in ("map", "map50", "map75"):
+            return "max"
+        if name in _LOSS_KEYS:
+            return "min"
+        return None
+
+    def default_transforms(self, train: bool = True) -> Any:
+        """The pipeline a dataset without transforms gets: letterbox to ``image_hw``; for training also random
+        scale with shift, horizontal (and optionally vertical) flips and colour jitter."""
+        from odkit.data import ColorJitter, Compose, HorizontalFlip, Letterbox, RandomCrop, RandomScale
+
+        if not train:
+            return Letterbox(self.image_hw)
+        low, high = self.config["scale_range"]
+        steps: list[Any] = [Letterbox(self.image_hw), RandomScale((low, high)),
+                            RandomCrop(self.image_hw, min_visibility=0.35), HorizontalFlip()]
+        if self.config["vertical_flip"]:
+            steps.append(VerticalFlip())
+        steps.append(ColorJitter(0.2, 0.2, 0.3, 0.015))
+        return Compose(steps)
+
+    # ---- compile / fit -----------------------------------------------------------------------
+    def compile(self, optimizer: Any = "adamw", loss: Any = None, metrics: Sequence[Any] | None = None) -> Detector:
+        """The optimizer (``"adamw"``: the model's defaults, no weight decay on norms and biases; or any of
+        ``Model.compile``'s); the loss is the detector's own, the metrics ``map50`` / ``map`` always."""
+        if loss not in (None, "fcos"):
+            raise ValueError(f"the detector trains with its own loss (focal + GIoU + centerness); got loss={loss!r}")
+        if metrics:
+            raise ValueError("the detector's metrics are always map50 and map (from odkit.eval); pass metrics=None")
+        if isinstance(optimizer, str) and optimizer.lower() == "adamw":
+            decay, no_decay = [], []
+            for p in self.parameters():
+                if p.requires_grad:
+                    (decay if p.ndim > 1 else no_decay).append(p)
+            self.optimizer = torch.optim.AdamW(
+                [{"params": decay, "weight_decay": self.config["weight_decay"]},
+                 {"params": no_decay, "weight_decay": 0.0}], lr=self.config["learning_rate"])
+        else:
+            self.optimizer = make_optimizer(optimizer, [p for p in self.parameters() if p.requires_grad])
+        for group in self.optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.loss_name, self._loss_fn, self._metrics = "fcos", None, []
+        return self
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: int = 1,
+            callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
+            shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto",
+            time_budget: float | None = None) -> Any:
+        """Train on a detection dataset (or a path ``odkit.io`` reads: its ``train`` split, and its ``val``
+        split for validation when ``validation_data`` is None); see ``Model.fit`` for the Keras arguments.
+
+        Args:
+            x: a ``detection_dataset(...)`` (no transforms: :meth:`default_transforms`), an ``odkit.io.Dataset``
+                or a path.
+            batch_size: images per step (default: the config's ``batch_size``).
+            validation_data: a detection dataset or path; logs ``val_loss`` and its parts, ``val_map50``,
+                ``val_map`` (COCO, on the original images' pixels).
+            seed: same seed, same weights (CPU): initial order, augmentation order, torch's RNG.
+            time_budget: seconds the learning-rate schedule is fitted to (default: a ``TimeLimit`` callback's).
+        """
+        if y is not None:
+            raise ValueError("y must be None: a detection dataset yields its own targets")
+        if validation_split:
+            raise ValueError("validation_split needs arrays; for a detector pass validation_data (or a path with a "
+                             "val split)")
+        budget = time_budget
+        for cb in callbacks or []:
+            if type(cb).__name__ == "TimeLimit" and getattr(cb, "seconds", None):
+                budget = cb.seconds if budget is None else min(budget, cb.seconds)
+        self._time_budget, self._t0 = budget, None
+        self._fit_seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+        self._fit_batch = int(batch_size or self.config["batch_size"])
+        self._fit_shuffle = shuffle
+        if validation_data is None and isinstance(x, (str, os.PathLike)):
+            validation_data = self._val_from_path(x)
+        self.to(resolve_device(device))
+        if self.optimizer is None:
+            self.compile()
+        steps = -(-len(self._train_dataset(x).records) // self._fit_batch)
+        self._total_steps = max(1, (epochs - initial_epoch) * steps)
+        self._train_state = None
+        if self._ema is None:
+            self._ema = {k: v.detach().clone() for k, v in self.state_dict().items()}
+            self._updates = 0
+        return super().fit(x, None, self._fit_batch, epochs, verbose, callbacks, 0.0, validation_data, shuffle,
+                           initial_epoch, seed=seed, device=device)
+
+    def _val_from_path(self, path: Any) -> Any:
+        from odkit.io import read_annotations
+
+        dataset = read_annotations(path)
+        name = next((s for s in ("val", "valid", "validation") if s in dataset.splits), None)
+        return None if name is None else self._detection_dataset(dataset, name)
+
+    @staticmethod
+    def _detection_dataset(source: Any, split: str | None) -> Any:
+        from odkit.data import detection_dataset
+
+        return detection_dataset(source, split=split, drop_degenerate=True)
+
+    def _as_dataset(self, x: Any, split: str | None, train: bool) -> Any:
+        from odkit.data import DetectionDataset
+        from odkit.io import Dataset, read_annotations
+
+        if isinstance(x, (str, os.PathLike)):
+            x = read_annotations(x)
+        if isinstance(x, Dataset):
+            x = self._detection_dataset(x, split if split in x.splits else None)
+        if not isinstance(x, DetectionDataset):
+            raise TypeError(f"the detector trains on a detection_dataset(...), an odkit.io.Dataset or a path; got "
+                            f"{type(x).__name__}")
+        if x.transforms is None:
+            x = copy.copy(x)
+            x.transforms = self.default_transforms(train=train)
+        return x
+
+    def _train_dataset(self, x: Any) -> Any:
+        cached = getattr(self, "_train_ds_cache", None)
+        if cached is not None and cached[0] is x:
+            return cached[1]
+        ds = self._as_dataset(x, "train", True)
+        self._train_ds_cache = (x, ds)
+        return ds
+
+    def _sources(self, x: Any, y: Any, batch_size: int | None, validation_split: float, validation_data: Any,
+                 shuffle: bool, seed: int | None) -> tuple[Any, Any]:
+        train = DetectionFeed(self._train_dataset(x), self._fit_batch, self._fit_shuffle, self._fit_seed)
+        self._train_ds_cache = None
+        train.peek_images = lambda: np.zeros((1, *self.image_hw, 3), np.uint8)  # type: ignore[attr-defined]
+        val = None
+        if validation_data is not None:
+            val = DetectionFeed(self._as_dataset(validation_data, "val", False), self._fit_batch, False, 0)
+        return train, val
+
+    # ---- one step, EMA, schedule -------------------------------------------------------------
+    def _schedule(self) -> float:
+        """The learning-rate factor now: linear warm-up, then cosine to 0.05 at the end of steps or time."""
+        step = self._updates
+        warmup = max(1, min(self.config["warmup_iters"], self._total_steps // 5))
+        if step < warmup:
+            return 0.05 + 0.95 * step / warmup
+        progress = (step - warmup) / max(1, self._total_steps - warmup)
+        if self._time_budget and self._t0 is not None:
+            progress = max(progress, (time.monotonic() - self._t0) / self._time_budget)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def train_step(self, xb: Any, yb: Any) -> tuple[dict[str, float], int]:
+        """One AdamW step on a batch of letterboxed images and their targets; returns the logs and batch size."""
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        factor = self._schedule()
+        for group in self.optimizer.param_groups:  # type: ignore[union-attr]
+            group["lr"] = group["initial_lr"] * factor
+        images = images_to_tensor(xb, self.device)
+        losses = self(images, yb)
+        loss = losses["loss"]
+        logs = {k: float(v.detach()) for k, v in losses.items()}
+        if not torch.isfinite(loss):
+            return logs, int(images.shape[0])
+        self.optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.parameters(), 10.0)
+        self.optimizer.step()  # type: ignore[union-attr]
+        self._update_ema()
+        return logs, int(images.shape[0])
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        self._updates += 1
+        d = min(self.config["ema_decay"], (1 + self._updates) / (10 + self._updates))
+        assert self._ema is not None
+        for k, v in self.state_dict().items():
+            ema = self._ema[k]
+            if ema.device != v.device:
+                ema = self._ema[k] = ema.to(v.device)
+            if v.dtype.is_floating_point:
+                ema.mul_(d).add_(v.detach(), alpha=1 - d)
+            else:
+                ema.copy_(v)
+
+    def _train_epoch(self, train: Any, epoch: int, epochs: int, cbs: Any, verbose: int) -> dict[str, float]:
+        if self._train_state is not None:  # the training weights back (the model held the EMA's)
+            self.load_state_dict(self._train_state)
+            self._train_state = None
+        logs = super()._train_epoch(train, epoch, epochs, cbs, verbose)
+        self._train_state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        if self._ema is not None:
+            self.load_state_dict(self._ema)
+        return logs
+
+    # ---- evaluation --------------------------------------------------------------------------
+    @torch.no_grad()
+    def _evaluate_source(self, source: Any) -> dict[str, float]:
+        """Loss parts on the transformed targets, and COCO mAP of predictions (conf 0.001, NMS 0.5, 100 per
+        image) against the dataset's ground truth in original pixels (in the transformed images' pixels when
+        the transforms are not a plain letterbox)."""
+        from odkit.boxes import GroundTruth
+        from odkit.data import Letterbox, letterbox_info, unletterbox_boxes
+        from odkit.eval import COCOEvaluator
+
+        ds = source.ds
+        plain = isinstance(ds.transforms, Letterbox)
+        evaluator = COCOEvaluator(class_ids=list(ds.category_ids), class_names=list(ds.class_names))
+        category = np.asarray(ds.category_ids)
+        totals: dict[str, float] = {}
+        count = 0
+        for images, targets in source.iter_epoch(0):
+            x = images_to_tensor(images, self.device)
+            self.eval()
+            outputs = self(x)
+            hw = (int(x.shape[2]), int(x.shape[3]))
+            losses = self.compute_loss(outputs, targets, hw)
+            for k, v in losses.items():
+                totals[k] = totals.get(k, 0.0) + float(v) * len(targets)
+            count += len(targets)
+            dets = self._detections(outputs, hw, conf=0.001, iou=0.5, max_det=100)
+            preds, gts, ids = [], [], []
+            for det, target in zip(dets, targets):
+                boxes = det.boxes_xyxy
+                if plain:
+                    info = letterbox_info(target["source_hw"], ds.transforms.image_hw, ds.transforms.allow_upscale)
+                    boxes = unletterbox_boxes(boxes, info)
+                    gt = ds.dataset.annotations[target["image_id"]]
+                else:
+                    gt = GroundTruth(target["boxes"], category[target["labels"]])
+                preds.append(Detections(boxes, det.scores, category[det.class_ids]))
+                gts.append(gt)
+                ids.append(target["image_id"])
+            evaluator.update(preds, gts, ids)
+        if count == 0:
+            raise ValueError("the evaluation data gave no image")
+        result = evaluator.compute()
+        logs = {k: v / count for k, v in totals.items()}
+        logs.update(map50=float(result.map50), map=float(result.map))
+        return logs
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
+                 return_dict: bool = False, *, device: str | None = None) -> Any:
+        """``[loss, cls_loss, box_loss, ctr_loss, map50, map]`` on a detection dataset or path (its ``val``
+        split), or that dict with ``return_dict=True``."""
+        if y is not None:
+            raise ValueError("y must be None: a detection dataset yields its own targets")
+        if device is not None:
+            self.to(resolve_device(device))
+        if isinstance(x, (str, os.PathLike)):
+            x = self._val_from_path(x) or self._detection_dataset(x, None)
+        feed = DetectionFeed(self._as_dataset(x, "val", False), int(batch_size or self.config["batch_size"]),
+                             False, 0)
+        logs = self._evaluate_source(feed)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return logs if return_dict else list(logs.values())
+
+    # ---- predict -----------------------------------------------------------------------------
+    def _detections(self, outputs: Any, image_hw: tuple[int, int], conf: float, iou: float, max_det: int
+                    ) -> list[Detections]:
+        from odkit.ops import batched_nms
+
+        out = []
+        for boxes, scores, labels in decode(outputs, image_hw, conf):
+            b = boxes.double().cpu().numpy()
+            s = scores.double().cpu().numpy()
+            c = labels.cpu().numpy().astype(np.int64)
+            keep = batched_nms(b, s, c, iou, max_det=max_det)
+            out.append(Detections(b[keep], s[keep], c[keep]))
+        return out
+
+    @torch.no_grad()
+    def predict(self, x: Any, batch_size: int | None = 8, verbose: int = 0, *, conf: float = 0.25, iou: float = 0.5,
+                max_det: int = 100, device: str | None = None) -> list[Detections]:
+        """Detections per image, boxes xyxy in the original image's pixels (the letterbox undone).
+
+        Args:
+            x: an image path, a folder (its images in name order), a list of paths or (H, W, C) arrays, an
+                (N, H, W, C) array (uint8, or floats in 0..1 or 0..255) or a detection dataset (its images as
+                decoded; its transforms are not used).
+            conf: lowest score kept (``sqrt(class probability * centerness)``).
+            iou: class-aware NMS IoU threshold (``odkit.ops.batched_nms``).
+            max_det: most detections per image, all classes together.
+            device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda:0"``...; None: where the model is.
+
+        Returns:
+            One ``odkit.boxes.Detections`` per image, in input order; ``class_ids`` are label indices
+            (names: ``model.class_names``).
+        """
+        from odkit.data import unletterbox_boxes
+
+        if device is not None:
+            self.to(resolve_device(device))
+        self.eval()
+        results: list[Detections] = []
+        for chunk in _chunks(image_items(x), int(batch_size or 8)):
+            loaded = [load_letterboxed(item, self.image_hw) for _, item in chunk]
+            images = images_to_tensor(np.stack([im for im, _ in loaded]), self.device)
+            outputs = self(images)
+            for det, (_, info) in zip(self._detections(outputs, self.image_hw, conf, iou, max_det), loaded):
+                results.append(Detections(unletterbox_boxes(det.boxes_xyxy, info).astype(np.float64), det.scores,
+                                          det.class_ids))
+        return results
+
+
+def _chunks(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@register("detector-n")
+class DetectorN(Detector):
+    """``detector-n``: backbone widths 8/16/32/48/64, FPN and heads 32 wide (~0.26M parameters)."""
+
+    name = "detector-n"
+    size = "n"
+
+
+@register("detector-s")
+class DetectorS(Detector):
+    """``detector-s``: backbone widths 16/32/64/96/128, FPN and heads 64 wide (~1.0M parameters)."""
+
+    name = "detector-s"
+    size = "s"
