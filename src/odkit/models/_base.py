@@ -64,6 +64,7 @@ class Model(nn.Module):
         self._loss_fn: LossFn | None = None
         self._metrics: list[tuple[str, LossFn, str | None]] = []
         self._initial_epoch = 0
+        self._optimizer_spec: Any = "adam"
         self.history: Any = None
         self.module = module
         if module is not None:
@@ -114,12 +115,22 @@ class Model(nn.Module):
                 None: the model's default.
             metrics: ``["accuracy"]`` and/or callables ``fn(outputs, targets) -> tensor``.
         """
-        self._ensure_built()
-        self.optimizer = make_optimizer(optimizer, [p for p in self.parameters() if p.requires_grad])
+        self._optimizer_spec = optimizer
+        self.optimizer = None
+        if self._is_built():
+            self._make_optimizer()
         self.loss_name, self._loss_fn = make_loss(loss if loss is not None else self.default_loss(),
                                                   self.outputs == "probabilities")
         self._metrics = make_metrics(metrics)
         return self
+
+    def _is_built(self) -> bool:
+        """False while lazily sized layers wait for a first batch."""
+        return True
+
+    def _make_optimizer(self) -> None:
+        if self.optimizer is None:
+            self.optimizer = make_optimizer(self._optimizer_spec, [p for p in self.parameters() if p.requires_grad])
 
     def default_loss(self) -> str:
         """The loss ``compile()`` uses when none is given."""
@@ -156,8 +167,9 @@ class Model(nn.Module):
         sample = images_to_tensor(train.peek_images())
         self._ensure_built(sample)
         self.to(dev)
-        if self.optimizer is None:
+        if self._loss_fn is None:
             self.compile()
+        self._make_optimizer()
         history = History()
         cbs = CallbackList([*(callbacks or []), history], model=self,
                            params={"epochs": epochs, "steps": train.steps(), "verbose": verbose})
@@ -359,7 +371,8 @@ class Model(nn.Module):
         """Restore :meth:`save_training_state`'s file into this model and its optimizer."""
         from odkit.saving import load_training_state
 
-        if self.optimizer is None:
+        if self._loss_fn is None:
             self.compile()
+        self._make_optimizer()
         return load_training_state(filepath, self, self.optimizer)
 

@@ -19,7 +19,9 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 
 @register("classifier")
 class Classifier(Model):
-    """Conv-BN-ReLU stages, each halving the resolution, then global average pooling and a linear layer.
+    """Stages of two Conv-BN-ReLU and a max pooling (the course's Conv2D + MaxPooling2D), each halving the
+    resolution, then
+    average pooling to a 3x3 grid and a linear layer.
 
     The input is normalised by a BatchNorm of its own, so images in 0..255 or 0..1 train alike. Layers are
     created at the first batch (``in_channels`` and the number of stages from the image size: stages until
@@ -38,7 +40,7 @@ class Classifier(Model):
     name = "classifier"
 
     def __init__(self, num_classes: int, class_names: Sequence[str] | None = None,
-                 widths: Sequence[int] = (32, 64, 128), dropout: float = 0.2, in_channels: int | None = None,
+                 widths: Sequence[int] = (16, 32, 64), dropout: float = 0.2, in_channels: int | None = None,
                  image_hw: Sequence[int] | None = None) -> None:
         super().__init__(class_names=class_names)
         if num_classes < 1:
@@ -63,12 +65,16 @@ class Classifier(Model):
         for w in widths[:n_stages]:
             layers += [_block(c, w), nn.MaxPool2d(2)]
             c = w
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(self.config["dropout"]),
-                   nn.Linear(c, self.config["num_classes"])]
+        # a 3x3 grid keeps where things are (as the course's Flatten does) at any input size
+        layers += [nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Dropout(self.config["dropout"]),
+                   nn.Linear(c * 9, self.config["num_classes"])]
         self.net = nn.Sequential(*layers)
         self.config["in_channels"], self.config["image_hw"] = in_channels, list(image_hw)
         self.input_info = {"image_hw": list(image_hw), "channels": in_channels,
                            "color_mode": {1: "grayscale", 3: "rgb", 4: "rgba"}.get(in_channels, "other")}
+
+    def _is_built(self) -> bool:
+        return self.net is not None
 
     def _ensure_built(self, sample: torch.Tensor | None = None) -> None:
         if self.net is not None:
