@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from odkit.errors import BoxFormatError
-from odkit.ops import _nms, _nms_blocks, batched_nms, box_iou, nms, soft_nms
+from odkit.ops import _nms, _nms_blocks, _nms_pairs, batched_nms, box_iou, nms, soft_nms
 from odkit.ops._nms_kernel import greedy_nms_sorted
 from tests.conftest import assert_unchanged
 from tests.ops import _reference as ref
@@ -31,11 +31,19 @@ def _case(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
-@pytest.fixture(params=["auto", "kernel", "blocks", "loop-steps", "dense"])
+@pytest.fixture(params=["auto", "kernel", "pairs", "pairs-give-up", "blocks", "loop-steps", "dense"])
 def nms_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Force each way odkit.ops.nms can take on small inputs (all must give the same result)."""
     if request.param == "kernel":
         monkeypatch.setattr(_nms, "MAX_BOXES", 0)
+        monkeypatch.setattr(_nms, "greedy_nms_pairs", lambda *args: None)
+    elif request.param == "pairs":  # batched_nms: all pairs at once, in tiny chunks (nms: the kernel)
+        monkeypatch.setattr(_nms, "MAX_BOXES", 0)
+        monkeypatch.setattr(_nms_pairs, "_CHUNK", 7)
+        monkeypatch.setattr(_nms_pairs, "_PAIRS_PER_BOX", 10**9)
+    elif request.param == "pairs-give-up":  # too many rounds: the kernel takes over
+        monkeypatch.setattr(_nms, "MAX_BOXES", 0)
+        monkeypatch.setattr(_nms_pairs, "_MAX_ROUNDS", 1)
     elif request.param == "blocks":  # many small heads, no dense finish: every step of the block path
         monkeypatch.setattr(_nms_blocks, "_DENSE", 1)
         monkeypatch.setattr(_nms_blocks, "_HEAD", 64)

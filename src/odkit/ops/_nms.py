@@ -10,7 +10,8 @@ differ exactly when an IoU equals the threshold (e.g. threshold 0.5 with boxes `
 :func:`nms` and :func:`batched_nms` are exact: the same result as the plain loop, index for index (every
 IoU is the kernel's, ``odkit.ops._overlap``). Up to a few thousand boxes they run the 64-bit-mask blocks
 of ``odkit.ops._nms_blocks`` (one image's detections: fewest numpy calls); past that, the spatially
-pruned kernel of ``odkit.ops._nms_kernel`` (pure numpy as well).
+pruned kernel of ``odkit.ops._nms_kernel`` (pure numpy as well), except that class-aware NMS first tries
+all candidate pairs at once (``odkit.ops._nms_pairs``: sparse scenes, many classes).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from odkit.boxes._convert import MAX_BOX_AREA
 from odkit.errors import BoxFormatError
 from odkit.ops._nms_blocks import MAX_BOXES, MIN_THRESHOLD, greedy_nms_blocks
 from odkit.ops._nms_kernel import greedy_nms_sorted
+from odkit.ops._nms_pairs import greedy_nms_pairs
 from odkit.ops._overlap import box_columns, pair_iou
 
 
@@ -104,12 +106,16 @@ def _greedy(
     if iou_threshold <= 0.0:  # every IoU is >= 0: the top box of each group removes all others
         first = np.zeros(1, dtype=np.int64) if groups is None else np.sort(np.unique(groups, return_index=True)[1])
         return order[first[:limit]].astype(np.int64, copy=False)
-    if order.size <= MAX_BOXES and iou_threshold >= MIN_THRESHOLD:
+    kept = None
+    if iou_threshold >= MIN_THRESHOLD and (order.size <= MAX_BOXES or groups is not None):
         cols = np.empty((5, order.size))
         np.take(boxes.T, order, axis=1, out=cols[:4])
         np.take(area, order, out=cols[4])
-        kept = greedy_nms_blocks(cols, iou_threshold, limit, groups)
-    else:
+        if order.size <= MAX_BOXES:
+            kept = greedy_nms_blocks(cols, iou_threshold, limit, groups)
+        else:  # many boxes over many classes: usually sparse
+            kept = greedy_nms_pairs(cols, iou_threshold, limit, groups)
+    if kept is None:
         block = int(np.clip(order.size // 16, 256, 1024))
         kept = greedy_nms_sorted(boxes[order], iou_threshold, limit, block, groups=groups)
     return order[kept].astype(np.int64, copy=False)

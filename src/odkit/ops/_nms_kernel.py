@@ -149,17 +149,19 @@ class _Grid:
         return np.concatenate(out_q), np.concatenate(out_m)
 
 
-def _resolve(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def _resolve(n: int, src: np.ndarray, dst: np.ndarray, max_rounds: int | None = None) -> np.ndarray | None:
     """Greedy decisions for positions 0..n-1 given edges src < dst ("src suppresses dst if kept").
 
     Rounds: a live position with no live incoming edge is kept; positions hit by a kept one are removed;
     edges touching decided positions are dropped. The first undecided position is decided every round.
 
     Returns:
-        (n,) bool, True for kept.
+        (n,) bool, True for kept; None when that takes more than ``max_rounds`` rounds.
     """
     state = np.zeros(n, dtype=np.int8)  # 0 undecided, 1 kept, 2 removed
-    while True:
+    rounds = 0
+    while max_rounds is None or rounds < max_rounds:
+        rounds += 1
         has_in = np.zeros(n, dtype=bool)
         has_in[dst] = True
         state[(state == 0) & ~has_in] = 1
@@ -168,6 +170,8 @@ def _resolve(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         state[dst[state[src] == 1]] = 2
         live = (state[src] == 0) & (state[dst] == 0)
         src, dst = src[live], dst[live]
+    else:
+        return None
     return state == 1
 
 
@@ -213,7 +217,7 @@ def greedy_nms_sorted(
         sparse = 32 * int(np.count_nonzero(forward)) < head.size
         size = 4 * size if sparse else min(2 * size, max(block, size))
         rank[head] = np.arange(head.size)
-        winners = head[_resolve(head.size, rank[src[forward]], rank[dst[forward]])]
+        winners = head[_resolve(head.size, rank[src[forward]], rank[dst[forward]])]  # type: ignore[index]
         kept.append(winners)
         n_kept += winners.size
         solid_winners = winners[g.solid[winners]]
