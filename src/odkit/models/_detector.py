@@ -157,8 +157,13 @@ class Detector(Model):
             self.optimizer = make_optimizer(optimizer, [p for p in self.parameters() if p.requires_grad])
         for group in self.optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
-        self.loss_name, self._loss_fn, self._metrics = "fcos", None, []
+        self._optimizer_spec = optimizer
+        self.loss_name, self._loss_fn, self._metrics = "fcos", self._total_loss, []
         return self
+
+    def _total_loss(self, outputs: Any, targets: Any) -> torch.Tensor:
+        """``fn(outputs, targets) -> loss`` as ``Model`` keeps it, for inputs of the model's ``image_hw``."""
+        return self.compute_loss(outputs, targets, self.image_hw)["loss"]
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: int = 1,
             callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
@@ -193,7 +198,7 @@ class Detector(Model):
             validation_data = self._val_from_path(x)
         self.to(resolve_device(device))
         if self.optimizer is None:
-            self.compile()
+            self.compile()  # Model.fit compiles only when no loss is set: the detector's defaults first
         steps = -(-len(self._train_dataset(x).records) // self._fit_batch)
         self._total_steps = max(1, (epochs - initial_epoch) * steps)
         self._train_state = None
