@@ -28,7 +28,7 @@ from odkit._typing import IndexArray
 from odkit.ops._overlap import pair_iou
 
 _SLACK = 1e-9
-_MAX_PAIRS = 1 << 20  # candidate pairs evaluated per chunk (bounds memory at ~100 MB)
+_MAX_PAIRS = 1 << 14  # candidate pairs per IoU chunk: small temporaries are reused, large ones page-fault
 
 
 class _Geometry:
