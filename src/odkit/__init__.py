@@ -57,7 +57,13 @@ __all__ = [
 ]
 
 
+# subpackages reachable as attributes (``odkit.models.build``) without importing torch at ``import odkit``
+_SUBPACKAGES = ("boxes", "ops", "eval", "io", "data", "models", "callbacks", "saving", "report")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"odkit.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'odkit' has no attribute {name!r}")

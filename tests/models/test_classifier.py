@@ -60,7 +60,7 @@ def test_seed_gives_the_same_weights(digits: tuple) -> None:
 
 
 def test_get_set_weights_and_sparse_labels(digits: tuple) -> None:
-    train_x, train_y, test_x, test_y = digits
+    train_x, train_y, test_x, _ = digits
     model = build("classifier", num_classes=10, seed=0).compile("adam", "sparse_categorical_crossentropy",
                                                                 ["accuracy"])
     model.fit(train_x[:256], train_y[:256].argmax(1), epochs=1, verbose=0, seed=0)
@@ -124,3 +124,24 @@ def test_load_img_and_img_to_array(tmp_path: Path) -> None:
 
     with pytest.raises(DatasetError, match="no such image file"):
         load_img(tmp_path / "missing.png")
+
+
+def test_save_load_round_trip_and_unregistered_module(digits: tuple, tmp_path: Path) -> None:
+    train_x, train_y, test_x, _ = digits
+    model = build("classifier", num_classes=10, class_names=[str(d) for d in range(10)], seed=0)
+    model.compile("adam", "categorical_crossentropy", ["accuracy"]).fit(train_x[:128], train_y[:128], verbose=0)
+    model.save(tmp_path / "m.odk")
+    loaded = odkit.load_model(tmp_path / "m.odk")
+    np.testing.assert_array_equal(loaded.predict(test_x[:20]), model.predict(test_x[:20]))
+    assert loaded.class_names == model.class_names and loaded.config == model.config
+
+    class Unregistered(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :10]
+
+    with pytest.raises(ValueError, match="not registered"):
+        Model(Unregistered()).save(tmp_path / "u.odk")
+    wrapped = Model(TinyMLP(hidden=8))
+    wrapped.save(tmp_path / "w.odk")
+    again = odkit.load_model(tmp_path / "w.odk")
+    np.testing.assert_array_equal(again.predict(test_x[:5]), wrapped.predict(test_x[:5]))

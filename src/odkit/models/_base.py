@@ -347,6 +347,10 @@ class Model(nn.Module):
         """The whole model in one ``.odk`` file (config JSON + safetensors weights; no pickle)."""
         from odkit.saving import save_model
 
+        if self.module is not None and self.config.get("module") is None:
+            raise ValueError(f"cannot save a wrapped {type(self.module).__name__}: its class is not registered, so "
+                             "odkit.load_model could not rebuild it; decorate the class with "
+                             "@odkit.models.register('a-name') (or save_weights() and rebuild it yourself)")
         save_model(self, filepath, training=training or None)
 
     def save_weights(self, filepath: Any) -> None:
