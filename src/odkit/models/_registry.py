@@ -81,4 +81,4 @@ def check_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _load_builtins() -> None:
     """Import the built-in model modules (they register themselves)."""
-    from odkit.models import _classifier, _detector  # noqa: F401
+    from odkit.models import _classifier, _detector, _localizer  # noqa: F401
