@@ -172,3 +172,17 @@ def test_evaluate_is_keras_like(tmp_path: Path, one_thread: None) -> None:
     assert values == list(logs.values())
     with pytest.raises(ValueError, match="y must be None"):
         model.evaluate(detection_dataset(dataset), y=np.zeros(3))
+
+
+def test_save_and_load_model_predict_the_same(tmp_path: Path, one_thread: None) -> None:
+    pytest.importorskip("odkit.saving")
+    import odkit
+
+    model = odkit.models.build("detector-n", num_classes=3, class_names=["a", "b", "c"], imgsz=64, seed=0)
+    model.save(tmp_path / "det.odk")
+    again = odkit.load_model(tmp_path / "det.odk")
+    assert type(again) is type(model) and again.config == model.config and again.class_names == ["a", "b", "c"]
+    images = np.random.default_rng(0).integers(0, 256, (2, 50, 70, 3), dtype=np.uint8)
+    for a, b in zip(model.predict(images, conf=0.0), again.predict(images, conf=0.0)):
+        np.testing.assert_array_equal(a.boxes_xyxy, b.boxes_xyxy)
+        np.testing.assert_array_equal(a.scores, b.scores)

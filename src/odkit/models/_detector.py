@@ -201,10 +201,9 @@ class Detector(Model):
             self.compile()  # Model.fit compiles only when no loss is set: the detector's defaults first
         steps = -(-len(self._train_dataset(x).records) // self._fit_batch)
         self._total_steps = max(1, (epochs - initial_epoch) * steps)
-        self._train_state = None
-        if self._ema is None:
-            self._ema = {k: v.detach().clone() for k, v in self.state_dict().items()}
-            self._updates = 0
+        # each fit starts its EMA from the weights the model holds when training starts (after a callback such
+        # as BackupAndRestore may have loaded some), and from there on trains those weights
+        self._train_state, self._ema, self._updates = None, None, 0
         return super().fit(x, None, self._fit_batch, epochs, verbose, callbacks, 0.0, validation_data, shuffle,
                            initial_epoch, seed=seed, device=device)
 
@@ -289,9 +288,10 @@ class Detector(Model):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        if self._ema is None:
+            self._ema = {k: v.detach().clone() for k, v in self.state_dict().items()}
         self._updates += 1
         d = min(self.config["ema_decay"], (1 + self._updates) / (10 + self._updates))
-        assert self._ema is not None
         for k, v in self.state_dict().items():
             ema = self._ema[k]
             if ema.device != v.device:
