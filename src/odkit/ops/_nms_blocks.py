@@ -100,7 +100,7 @@ def _greedy_bits(out_masks: bytes, n: int) -> tuple[list[int], int]:
     Returns:
         The kept boxes, increasing, and the same as a bit mask.
     """
-    size = len(out_masks) // n
+    size = len(out_masks) // max(n, 1)
     alive, kept, bits = (1 << n) - 1, [], 0
     while alive:
         low = alive & -alive
