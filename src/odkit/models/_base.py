@@ -64,6 +64,8 @@ class Model(nn.Module):
         self._loss_fn: LossFn | None = None
         self._metrics: list[tuple[str, LossFn, str | None]] = []
         self._initial_epoch = 0
+        self._next_epoch = 0  # the epoch a resume starts at: the one in progress, or the next after its end
+        self._train_source: Source | None = None  # during fit: its shuffling seed goes in the training state
         self._optimizer_spec: Any = "adam"
         self.history: Any = None
         self.module = module
@@ -174,15 +176,18 @@ class Model(nn.Module):
         cbs = CallbackList([*(callbacks or []), history], model=self,
                            params={"epochs": epochs, "steps": train.steps(), "verbose": verbose})
         self.stop_training = False
-        self._initial_epoch = initial_epoch
+        self._initial_epoch = self._next_epoch = initial_epoch
+        self._train_source = train
         cbs.on_train_begin({})
         epoch_logs: dict[str, float] = {}
         for epoch in range(self._initial_epoch, epochs):
+            self._next_epoch = epoch
             cbs.on_epoch_begin(epoch, {})
             epoch_logs = self._train_epoch(train, epoch, epochs, cbs, verbose)
             if val is not None:
                 val_logs = self._evaluate_source(val)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            self._next_epoch = epoch + 1
             if verbose:
                 line = " - ".join(f"{k}: {v:.4f}" for k, v in epoch_logs.items())
                 print(f"Epoch {epoch + 1}/{epochs} - {line}", file=sys.stdout, flush=True)
@@ -190,6 +195,7 @@ class Model(nn.Module):
             if self.stop_training:
                 break
         cbs.on_train_end(epoch_logs)
+        self._train_source = None
         self.history = history
         return history
 
@@ -366,17 +372,25 @@ class Model(nn.Module):
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def save_training_state(self, filepath: Any) -> None:
-        """Weights, optimizer, epoch and RNG states, to resume exactly (``BackupAndRestore``)."""
+        """Weights, optimizer, RNG states, the next epoch to run and, during ``fit``, its shuffling seed (drawn
+        from torch's RNG when ``fit(seed=None)``), to resume exactly (``BackupAndRestore``)."""
         from odkit.saving import save_training_state
 
-        save_training_state(filepath, self, self.optimizer, epoch=self._initial_epoch)
+        seed = getattr(self._train_source, "seed", None)
+        extra = {"shuffle_seed": int(seed)} if isinstance(seed, (int, np.integer)) else None
+        save_training_state(filepath, self, self.optimizer, epoch=self._next_epoch, extra=extra)
 
     def load_training_state(self, filepath: Any) -> dict[str, Any]:
-        """Restore :meth:`save_training_state`'s file into this model and its optimizer."""
+        """Restore :meth:`save_training_state`'s file into this model and its optimizer; called during ``fit``
+        (``BackupAndRestore.on_train_begin``), it also gives fit's data the saved shuffling seed."""
         from odkit.saving import load_training_state
 
         if self._loss_fn is None:
             self.compile()
         self._make_optimizer()
-        return load_training_state(filepath, self, self.optimizer)
+        state = load_training_state(filepath, self, self.optimizer)
+        seed = state["extra"].get("shuffle_seed")
+        if isinstance(seed, int) and hasattr(self._train_source, "seed"):
+            self._train_source.seed = seed  # type: ignore[union-attr]
+        return state
 
