@@ -76,8 +76,11 @@ def candidate_pairs(
     p_det = np.repeat(np.arange(det_group.shape[0], dtype=np.int64), count)
     offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     p_gt = start[p_det] + offset
-    d = np.concatenate([det_xyxy[p_det].T, det_area[p_det][None]])  # (5, P) columns, given areas
-    g = np.concatenate([gt_xyxy[p_gt].T, gt_box_area[p_gt][None]])
+    d, g = np.empty((5, total)), np.empty((5, total))  # the kernel's columns, with the given areas
+    np.take(det_xyxy.T, p_det, axis=1, out=d[:4])
+    np.take(det_area, p_det, out=d[4])
+    np.take(gt_xyxy.T, p_gt, axis=1, out=g[:4])
+    np.take(gt_box_area, p_gt, out=g[4])
     iou = pair_iou(d, g, over_a=gt_crowd[p_gt], given_areas=True)
     keep = iou >= min_iou
     return Pairs(det=p_det[keep], gt=p_gt[keep], iou=iou[keep])
