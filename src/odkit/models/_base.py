@@ -66,6 +66,7 @@ class Model(nn.Module):
         self._initial_epoch = 0
         self._next_epoch = 0  # the epoch a resume starts at: the one in progress, or the next after its end
         self._train_source: Source | None = None  # during fit: its shuffling seed goes in the training state
+        self._epoch_bar: Any = None
         self._optimizer_spec: Any = "adam"
         self.history: Any = None
         self.module = module
@@ -151,7 +152,8 @@ class Model(nn.Module):
             y: targets for array ``x``: one-hot rows or integer labels, as the loss expects.
             batch_size: batch size for arrays (datasets keep theirs).
             epochs: the index of the last epoch (Keras: with ``initial_epoch=2, epochs=5`` three epochs run).
-            verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+            verbose: 0 silent; 1 a progress bar per epoch (stderr), left with the epoch's logs (``val_*``
+                too) at its end; 2 one line per epoch (stdout): ``Epoch 1/5 - 3s - loss: ... - accuracy: ...``.
             callbacks: ``odkit.callbacks`` objects.
             validation_split: share of array samples held out, taken from the end before shuffling (Keras).
             validation_data: ``(x_val, y_val)`` or a dataset.
@@ -183,14 +185,13 @@ class Model(nn.Module):
         for epoch in range(self._initial_epoch, epochs):
             self._next_epoch = epoch
             cbs.on_epoch_begin(epoch, {})
+            t0 = time.monotonic()
             epoch_logs = self._train_epoch(train, epoch, epochs, cbs, verbose)
             if val is not None:
                 val_logs = self._evaluate_source(val)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             self._next_epoch = epoch + 1
-            if verbose:
-                line = " - ".join(f"{k}: {v:.4f}" for k, v in epoch_logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {line}", file=sys.stdout, flush=True)
+            self._report_epoch(epoch, epochs, epoch_logs, time.monotonic() - t0, verbose)
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
@@ -198,6 +199,17 @@ class Model(nn.Module):
         self._train_source = None
         self.history = history
         return history
+
+    def _report_epoch(self, epoch: int, epochs: int, logs: dict[str, float], seconds: float, verbose: int) -> None:
+        """verbose 1: the epoch's logs on its progress bar, then the bar closed; 2: its one line on stdout."""
+        bar, self._epoch_bar = self._epoch_bar, None
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            bar.close()
+        elif verbose == 2:
+            took = f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
+            line = " - ".join([f"Epoch {epoch + 1}/{epochs}", took, *(f"{k}: {v:.4f}" for k, v in logs.items())])
+            print(line, file=sys.stdout, flush=True)
 
     def _train_epoch(self, train: Source, epoch: int, epochs: int, cbs: Any, verbose: int) -> dict[str, float]:
         self.train()
@@ -207,7 +219,8 @@ class Model(nn.Module):
         if verbose == 1:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=train.steps(), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", leave=False)
+            # left open: fit adds the validation logs and closes it (_report_epoch)
+            bar = self._epoch_bar = tqdm(total=train.steps(), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch")
         t0 = time.monotonic()
         for step, (xb, yb) in enumerate(train.iter_epoch(epoch)):
             cbs.on_train_batch_begin(step, {})
@@ -220,9 +233,9 @@ class Model(nn.Module):
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in running.items()})
-        if bar is not None:
-            bar.close()
         if count == 0:
+            if bar is not None:
+                bar.close()
             raise ValueError("the training data gave no batch")
         self._last_epoch_seconds = time.monotonic() - t0
         return {k: v / count for k, v in totals.items()}
