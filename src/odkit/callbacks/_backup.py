@@ -7,7 +7,7 @@ import os
 import shutil
 from typing import Any
 
-from odkit.callbacks._callback import Callback, Logs
+from odkit.callbacks._callback import BatchCounter, Callback, Logs
 from odkit.errors import OdkitError
 
 _SLOTS = ("state-a.odk", "state-b.odk")
@@ -73,8 +73,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = delete_checkpoint
         self._metadata_path = os.path.join(self.backup_dir, _METADATA)
         self._prev_metadata_path = f"{self._metadata_path}.bkp"
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches = BatchCounter(save_freq)
         self._current_epoch = 0
         self._epoch_open = False
         self._last_epoch_ended: int | None = None
@@ -98,8 +97,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._epoch_open = False
         self._last_epoch_ended = None
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches.reset()
         if not os.path.exists(self._metadata_path):
             return
         try:
@@ -119,24 +117,12 @@ class BackupAndRestore(Callback):
         self._epoch_open = False
         self._last_epoch_ended = epoch
         self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
         if self.save_freq == "epoch":
             self._save(batch=0)
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        if self._should_save_on_batch(batch):
+        if self._batches.tick(batch):
             self._save(batch=batch)
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        added = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= int(self.save_freq):
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _save(self, batch: int) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -265,3 +265,29 @@ class CallbackList(Callback):
     def on_predict_end(self, logs: Logs | None = None) -> None:
         self._call("on_predict_end", logs=logs)
         self._on_end()
+
+
+class BatchCounter:
+    """Keras' ``save_freq=N`` counter, shared by ModelCheckpoint and BackupAndRestore: training batches are
+    counted across epoch boundaries (a batch index not past the last one seen starts a new epoch) and
+    :meth:`tick` is True every ``every`` of them; ``"epoch"`` never ticks."""
+
+    def __init__(self, every: str | int) -> None:
+        self.every = every
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the batches seen (a new ``fit``)."""
+        self.seen = 0
+        self.last: int | None = None
+
+    def tick(self, batch: int) -> bool:
+        """Count batch ``batch`` (0-based within its epoch); True when ``every`` batches have passed."""
+        if self.every == "epoch":
+            return False
+        self.seen += batch + 1 if self.last is None or batch <= self.last else batch - self.last
+        self.last = batch
+        if self.seen >= int(self.every):
+            self.seen = 0
+            return True
+        return False

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from odkit.callbacks._callback import Logs
+from odkit.callbacks._callback import BatchCounter, Logs
 from odkit.callbacks._monitor import _MonitorCallback
 
 MODEL_SUFFIX = ".odk"
@@ -60,8 +60,7 @@ class ModelCheckpoint(_MonitorCallback):
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
         self.best_model_path: str | None = None
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen: int | None = None
+        self._batches = BatchCounter(save_freq)
         self._current_epoch = 0
         self._improved = False
 
@@ -82,28 +81,13 @@ class ModelCheckpoint(_MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        if self._should_save_on_batch(batch):
+        if self._batches.tick(batch):
             self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self._ensure_monitor_op()
         if self.save_freq == "epoch":
             self._save_model(epoch, None, logs)
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Count batches across epochs; True every ``save_freq`` of them."""
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:  # a new epoch
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= int(self.save_freq):
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _get_file_path(self, epoch: int, batch: int | None, logs: Logs) -> str:
         try:
