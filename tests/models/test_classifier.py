@@ -146,3 +146,18 @@ def test_save_load_round_trip_and_unregistered_module(digits: tuple, tmp_path: P
     wrapped.save(tmp_path / "w.odk")
     again = odkit.load_model(tmp_path / "w.odk")
     np.testing.assert_array_equal(again.predict(test_x[:5]), wrapped.predict(test_x[:5]))
+
+
+def test_predict_on_image_files(digits: tuple, tmp_path: Path) -> None:
+    from PIL import Image
+
+    train_x, train_y, test_x, _ = digits
+    model = build("classifier", num_classes=10, seed=0).compile("adam", "categorical_crossentropy")
+    model.fit(train_x[:64], train_y[:64], verbose=0)
+    for i in range(3):
+        Image.fromarray((test_x[i, ..., 0] * 255).round().astype(np.uint8)).resize((56, 56)).save(tmp_path / f"{i}.png")
+    from_folder = model.predict(tmp_path)
+    from_list = model.predict([tmp_path / "0.png", tmp_path / "1.png", tmp_path / "2.png"])
+    assert from_folder.shape == (3, 10)
+    np.testing.assert_array_equal(from_folder, from_list)
+    np.testing.assert_allclose(model.predict(str(tmp_path / "1.png")), from_list[1:2], rtol=1e-5, atol=1e-6)

@@ -8,6 +8,7 @@ chose; the model sees ``(N, C, H, W)`` float32 tensors on its device.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ from torch import nn
 
 from odkit.models._compile import LossFn, make_loss, make_metrics, make_optimizer
 from odkit.models._data import ArraySource, Source, as_source, images_to_tensor
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -294,11 +297,15 @@ class Model(nn.Module):
     @torch.no_grad()
     def predict(self, x: Any, batch_size: int | None = 32, verbose: int = 0, *, device: str | None = None
                 ) -> np.ndarray:
-        """Class probabilities ``(N, C)`` float32 for images (softmax / sigmoid of the logits), like Keras."""
+        """Class probabilities ``(N, C)`` float32 for images (softmax / sigmoid of the logits), like Keras.
+
+        ``x``: arrays ``(N, H, W[, C])``, an odkit dataset, or image files (a path, a folder, a list of
+        paths) loaded as the model was trained (``input_info``: size and color mode).
+        """
         if device is not None:
             self.to(resolve_device(device))
         self.eval()
-        source = as_source(x, None, batch_size, shuffle=False, seed=None)
+        source = as_source(self._load_files(x), None, batch_size, shuffle=False, seed=None)
         self._ensure_built(images_to_tensor(source.peek_images()))
         out = []
         for xb, _ in source.iter_epoch(0):
@@ -307,6 +314,24 @@ class Model(nn.Module):
                 outputs = torch.sigmoid(outputs) if outputs.shape[1] == 1 else torch.softmax(outputs, dim=1)
             out.append(outputs.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def _load_files(self, x: Any) -> Any:
+        """Image files (a path, a folder, a list of paths) as an (N, H, W, C) float32 array in the model's input
+        size and color mode (Keras' load_img + img_to_array, bilinear); anything else as it is."""
+        from pathlib import Path
+
+        if isinstance(x, (str, os.PathLike)):
+            folder = Path(x)
+            x = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES) if folder.is_dir() else [x]
+        if not (isinstance(x, (list, tuple)) and x and all(isinstance(p, (str, os.PathLike)) for p in x)):
+            return x
+        from odkit.data import img_to_array, load_img
+
+        hw = self.input_info.get("image_hw")
+        mode = self.input_info.get("color_mode", "rgb")
+        mode = mode if mode in ("grayscale", "rgb", "rgba") else "rgb"
+        return np.stack([img_to_array(load_img(p, color_mode=mode, target_size=tuple(hw) if hw else None,
+                                                interpolation="bilinear")) for p in x])
 
     def _sources(self, x: Any, y: Any, batch_size: int | None, validation_split: float, validation_data: Any,
                  shuffle: bool, seed: int | None) -> tuple[Source, Source | None]:
