@@ -241,7 +241,7 @@ def compare_state(
 ) -> tuple[list[str], list[str], list[str]]:
     """(missing from the file, not in the model, "name: model (shape), file (shape)" for shape mismatches)."""
     missing = [k for k in model_state if k not in file_tensors]
-    unexpected = [k for k in file_tensors if k not in model_state]
+    unexpected = sorted(k for k in file_tensors if k not in model_state)  # a file lists its tensors by name
     mismatched = [
         f"{k}: model {tuple(model_state[k].shape)}, file {tuple(file_tensors[k].shape)}"
         for k in model_state
