@@ -107,9 +107,12 @@ class _Grid:
         ok = g.hmax[lvl] > 0
         lvl, q = lvl[ok], q[ok]
         # A partner's width and height are at most 1 / t times this box's (and at most its level's maximum).
-        x_lo = qx1[q] - ((1 - t + _SLACK) * np.minimum(g.wmax[lvl], qw[q] * g.inv_thr) + ux[q])
+        # boxes near float64's limit overflow the reach to inf: the window then holds every member (a superset;
+        # the exact IoU decides), so the overflow is harmless and not worth a warning
+        with np.errstate(over="ignore"):
+            x_lo = qx1[q] - ((1 - t + _SLACK) * np.minimum(g.wmax[lvl], qw[q] * g.inv_thr) + ux[q])
+            reach = (1 - t + _SLACK) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] * g.inv_thr) + uy[q]
         lo_rank = np.searchsorted(self.x1_sorted, x_lo, "left")
-        reach = (1 - t + _SLACK) * np.minimum(np.maximum(qh[q], g.hmax[lvl]), qh[q] * g.inv_thr) + uy[q]
         cell = g.cell[lvl]
         c_lo = np.maximum(np.floor((qy1[q] - reach - g.y_origin) / cell), 0).astype(np.int64)
         c_hi = np.minimum(np.floor((qy1[q] + reach - g.y_origin) / cell), g.n_cells[lvl] - 1).astype(np.int64)
