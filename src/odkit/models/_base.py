@@ -260,18 +260,23 @@ class Model(nn.Module):
             logs.update({name: float(fn(outputs.detach(), targets)) for name, fn, _ in self._metrics})
         return logs, int(inputs.shape[0])
 
+    def test_step(self, xb: Any, yb: Any) -> tuple[dict[str, float], int]:
+        """Loss and metrics of one batch, without updating anything; returns the logs and the batch size."""
+        inputs = images_to_tensor(xb, self.device)
+        targets = torch.as_tensor(np.asarray(yb), device=self.device)
+        outputs = self(inputs)
+        logs = {"loss": float(self._loss_fn(outputs, targets))}  # type: ignore[misc]
+        logs.update({name: float(fn(outputs, targets)) for name, fn, _ in self._metrics})
+        return logs, int(inputs.shape[0])
+
     @torch.no_grad()
     def _evaluate_source(self, source: Source) -> dict[str, float]:
+        """Sample-weighted means of :meth:`test_step`'s logs over one pass of ``source``."""
         self.eval()
         totals: dict[str, float] = {}
         count = 0
         for xb, yb in source.iter_epoch(0):
-            inputs = images_to_tensor(xb, self.device)
-            targets = torch.as_tensor(np.asarray(yb), device=self.device)
-            outputs = self(inputs)
-            n = int(inputs.shape[0])
-            logs = {"loss": float(self._loss_fn(outputs, targets))}  # type: ignore[misc]
-            logs.update({name: float(fn(outputs, targets)) for name, fn, _ in self._metrics})
+            logs, n = self.test_step(xb, yb)
             count += n
             for k, v in logs.items():
                 totals[k] = totals.get(k, 0.0) + v * n

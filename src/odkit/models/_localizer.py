@@ -142,21 +142,10 @@ class Localizer(Model):
             self.optimizer.step()  # type: ignore[union-attr]
         return {"loss": float(loss.detach()), **logs}, int(inputs.shape[0])
 
-    @torch.no_grad()
-    def _evaluate_source(self, source: Any) -> dict[str, float]:
-        self.eval()
-        totals: dict[str, float] = {}
-        count = 0
-        for xb, yb in source.iter_epoch(0):
-            inputs = images_to_tensor(xb, self.device)
-            loss, logs = self._losses(inputs, torch.as_tensor(np.asarray(yb), device=self.device))
-            n = int(inputs.shape[0])
-            count += n
-            for k, v in {"loss": float(loss), **logs}.items():
-                totals[k] = totals.get(k, 0.0) + v * n
-        if count == 0:
-            raise ValueError("the evaluation data gave no batch")
-        return {k: v / count for k, v in totals.items()}
+    def test_step(self, xb: Any, yb: Any) -> tuple[dict[str, float], int]:
+        inputs = images_to_tensor(xb, self.device)
+        loss, logs = self._losses(inputs, torch.as_tensor(np.asarray(yb), device=self.device))
+        return {"loss": float(loss), **logs}, int(inputs.shape[0])
 
     @torch.no_grad()
     def predict(self, x: Any, batch_size: int | None = 32, verbose: int = 0, *, device: str | None = None
