@@ -186,3 +186,30 @@ def test_save_and_load_model_predict_the_same(tmp_path: Path, one_thread: None) 
     for a, b in zip(model.predict(images, conf=0.0), again.predict(images, conf=0.0)):
         np.testing.assert_array_equal(a.boxes_xyxy, b.boxes_xyxy)
         np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_backup_and_restore_resumes_exactly(tmp_path: Path, one_thread: None) -> None:
+    """Interrupted after epoch index 1 (its backup written), a new fit with BackupAndRestore resumes at epoch 2
+    with the EMA, the training weights and the schedule's step counter: the same weights as an uninterrupted run."""
+    from odkit.callbacks import BackupAndRestore, Callback
+
+    dataset = _shapes(tmp_path / "shapes", 4, image_hw=(64, 80))
+
+    class Crash(Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if epoch == 1:
+                raise KeyboardInterrupt  # after BackupAndRestore (earlier in the list) wrote its backup
+
+    def run(backup: Path | None, crash: bool) -> odkit.models.Model:
+        model = odkit.models.build("detector-n", num_classes=3, imgsz=64, seed=1)
+        callbacks = ([BackupAndRestore(backup)] if backup else []) + ([Crash()] if crash else [])
+        model.fit(detection_dataset(dataset), epochs=3, batch_size=2, verbose=0, seed=1, callbacks=callbacks)
+        return model
+
+    reference = run(None, crash=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "backup", crash=True)
+    resumed = run(tmp_path / "backup", crash=False)
+    assert resumed.history.epoch == [2] and not (tmp_path / "backup").exists()
+    for a, b in zip(reference.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)

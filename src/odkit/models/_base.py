@@ -420,8 +420,17 @@ class Model(nn.Module):
         from odkit.saving import save_training_state
 
         seed = getattr(self._train_source, "seed", None)
-        extra = {"shuffle_seed": int(seed)} if isinstance(seed, (int, np.integer)) else None
-        save_training_state(filepath, self, self.optimizer, epoch=self._next_epoch, extra=extra)
+        extra = {"shuffle_seed": int(seed)} if isinstance(seed, (int, np.integer)) else {}
+        extra.update(self._resume_state())
+        save_training_state(filepath, self, self.optimizer, epoch=self._next_epoch, extra=extra or None)
+
+    def _resume_state(self) -> dict[str, Any]:
+        """A subclass's own training state (EMA, step counters...) for :meth:`save_training_state`: plain values
+        and numpy arrays."""
+        return {}
+
+    def _restore_resume_state(self, extra: dict[str, Any]) -> None:
+        """Put back what :meth:`_resume_state` saved."""
 
     def load_training_state(self, filepath: Any) -> dict[str, Any]:
         """Restore :meth:`save_training_state`'s file into this model and its optimizer; called during ``fit``
@@ -435,5 +444,6 @@ class Model(nn.Module):
         seed = state["extra"].get("shuffle_seed")
         if isinstance(seed, int) and hasattr(self._train_source, "seed"):
             self._train_source.seed = seed  # type: ignore[union-attr]
+        self._restore_resume_state(state["extra"])
         return state
 

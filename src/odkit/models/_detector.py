@@ -254,6 +254,31 @@ class Detector(Model):
             val = DetectionFeed(self._as_dataset(validation_data, "val", False), self._fit_batch, False, 0)
         return train, val
 
+    # ---- resuming (BackupAndRestore) ----------------------------------------------------------
+    def _resume_state(self) -> dict[str, Any]:
+        """The EMA, the training weights (the model holds the EMA's between epochs), the step counter of the
+        warm-up + cosine schedule and the time spent, so that a resumed run continues where it stopped."""
+        def arrays(state: dict[str, torch.Tensor] | None) -> dict[str, np.ndarray] | None:
+            return None if state is None else {k: v.detach().cpu().numpy() for k, v in state.items()}
+
+        elapsed = None if self._t0 is None else time.monotonic() - self._t0
+        return {"detector": {"updates": self._updates, "elapsed": elapsed, "ema": arrays(self._ema),
+                             "train_state": arrays(self._train_state)}}
+
+    def _restore_resume_state(self, extra: dict[str, Any]) -> None:
+        saved = extra.get("detector")
+        if not saved:
+            return
+        device = self.device
+
+        def tensors(state: dict[str, Any] | None) -> dict[str, torch.Tensor] | None:
+            return None if state is None else {k: torch.as_tensor(np.asarray(v)).to(device) for k, v in state.items()}
+
+        self._updates = int(saved["updates"])
+        self._ema, self._train_state = tensors(saved["ema"]), tensors(saved["train_state"])
+        if saved.get("elapsed") is not None:
+            self._t0 = time.monotonic() - float(saved["elapsed"])
+
     # ---- one step, EMA, schedule -------------------------------------------------------------
     def _schedule(self) -> float:
         """The learning-rate factor now: linear warm-up, then cosine to 0.05 at the end of steps or time."""
