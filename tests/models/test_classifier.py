@@ -161,3 +161,13 @@ def test_predict_on_image_files(digits: tuple, tmp_path: Path) -> None:
     assert from_folder.shape == (3, 10)
     np.testing.assert_array_equal(from_folder, from_list)
     np.testing.assert_allclose(model.predict(str(tmp_path / "1.png")), from_list[1:2], rtol=1e-5, atol=1e-6)
+
+
+def test_validation_freq_validates_every_nth_epoch(digits: tuple) -> None:
+    train_x, train_y, _, _ = digits
+    model = build("classifier", num_classes=10, seed=0).compile("adam", "categorical_crossentropy")
+    history = model.fit(train_x[:64], train_y[:64], validation_split=0.25, epochs=4, verbose=0, seed=0,
+                        validation_freq=2)
+    assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2
+    with pytest.raises(ValueError, match="validation_freq"):
+        model.fit(train_x[:64], train_y[:64], epochs=1, verbose=0, validation_freq=0)

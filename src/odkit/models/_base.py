@@ -147,7 +147,8 @@ class Model(nn.Module):
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: int = 1,
             callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
-            shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto") -> Any:
+            shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto",
+            validation_freq: int = 1) -> Any:
         """Train as Keras does; returns a ``History`` (``history.history["val_loss"]``, ``history.epoch``).
 
         Args:
@@ -164,9 +165,13 @@ class Model(nn.Module):
             initial_epoch: epoch to start at (resuming).
             seed: seeds weights' updates order: shuffling, dropout (``torch.manual_seed``).
             device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda:0"``...
+            validation_freq: validate after every N-th epoch only (Keras' int form; epochs N, 2N, ...).
         """
         from odkit.callbacks import CallbackList, History
 
+        if not isinstance(validation_freq, int) or validation_freq < 1:
+            raise ValueError(f"validation_freq must be a positive integer; received: "
+                             f"validation_freq={validation_freq!r}")
         if seed is not None:
             torch.manual_seed(seed)
         dev = resolve_device(device)
@@ -190,7 +195,7 @@ class Model(nn.Module):
             cbs.on_epoch_begin(epoch, {})
             t0 = time.monotonic()
             epoch_logs = self._train_epoch(train, epoch, epochs, cbs, verbose)
-            if val is not None:
+            if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_source(val)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             self._next_epoch = epoch + 1

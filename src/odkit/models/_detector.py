@@ -168,7 +168,7 @@ class Detector(Model):
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: int = 1,
             callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
             shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto",
-            time_budget: float | None = None) -> Any:
+            time_budget: float | None = None, validation_freq: int = 1) -> Any:
         """Train on a detection dataset (or a path ``odkit.io`` reads: its ``train`` split, and its ``val``
         split for validation when ``validation_data`` is None); see ``Model.fit`` for the Keras arguments.
 
@@ -205,7 +205,7 @@ class Detector(Model):
         # as BackupAndRestore may have loaded some), and from there on trains those weights
         self._train_state, self._ema, self._updates = None, None, 0
         return super().fit(x, None, self._fit_batch, epochs, verbose, callbacks, 0.0, validation_data, shuffle,
-                           initial_epoch, seed=seed, device=device)
+                           initial_epoch, seed=seed, device=device, validation_freq=validation_freq)
 
     def _val_from_path(self, path: Any) -> Any:
         from odkit.io import read_annotations
