@@ -91,7 +91,8 @@ def bccd(name: str, seconds: float, image_hw: tuple[int, int], data: Path, seed:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "bccd"])
+    parser.add_argument("what", choices=["speed", "bccd"], nargs="?", default="speed",
+                        help="speed (default, a minute) or bccd (the 600 s accuracy run)")
     parser.add_argument("--sizes", nargs="+", default=["detector-n", "detector-s"])
     parser.add_argument("--model", default="detector-s", help="bccd: the model")
     parser.add_argument("--image-hw", nargs=2, type=int, default=[288, 384])

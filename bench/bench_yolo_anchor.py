@@ -72,6 +72,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a new /tmp one)")
     args = parser.parse_args()
 
+    try:
+        import ultralytics
+    except ImportError:
+        print("bench_yolo_anchor: ultralytics not installed here: skipped (run it with .venv-tv, see bench/README.md)")
+        return
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="yolo_anchor_"))
