@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +140,8 @@ def detect_prediction_format(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     if p.is_dir():
         found = {s for s in (".json", ".txt", ".csv") if next(p.glob(f"*{s}"), None) is not None}
-        found.discard(".txt") if found - {".txt"} and not _has_label_txt(p) else None
+        if found - {".txt"} and not _has_label_txt(p):  # a lone classes.txt beside other files names classes
+            found.discard(".txt")
         if len(found) == 1:
             return {".json": "coco", ".txt": "yolo", ".csv": "csv"}[found.pop()]
         what = "no .json, .txt or .csv files" if not found else f"{sorted(found)} files"
@@ -349,11 +350,3 @@ def _read_csv_predictions(path: Path, dataset: Dataset, one_based: bool, strict:
         raise AnnotationError(path, None, str(exc)) from None
     return {k: v for k, v in grouped.items() if len(v)}, notes
 
-
-def ground_truth_and_predictions(
-    dataset: Dataset, predictions: Mapping[Hashable, Detections]
-) -> tuple[list[Detections], list[Any], list[Any]]:
-    """``(predictions, ground_truths, image_ids)`` aligned per image of ``dataset``, for
-    ``COCOEvaluator.update``."""
-    gts, image_ids, _, _ = dataset.evaluation_inputs()
-    return [predictions.get(i, Detections.empty()) for i in image_ids], gts, image_ids

@@ -21,8 +21,6 @@ from torch import nn
 from odkit.models._compile import LossFn, make_loss, make_metrics, make_optimizer
 from odkit.models._data import ArraySource, Source, as_source, images_to_tensor
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` -> cuda, else mps, else cpu; anything else as torch reads it."""
@@ -330,9 +328,11 @@ class Model(nn.Module):
         size and color mode (Keras' load_img + img_to_array, bilinear); anything else as it is."""
         from pathlib import Path
 
+        from odkit.io._common import is_image_file
+
         if isinstance(x, (str, os.PathLike)):
             folder = Path(x)
-            x = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES) if folder.is_dir() else [x]
+            x = sorted(p for p in folder.iterdir() if is_image_file(p)) if folder.is_dir() else [x]
         if not (isinstance(x, (list, tuple)) and x and all(isinstance(p, (str, os.PathLike)) for p in x)):
             return x
         from odkit.data import img_to_array, load_img

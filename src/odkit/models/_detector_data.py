@@ -12,10 +12,10 @@ import numpy as np
 
 from odkit.data import Compose, DetectionDataset, LetterboxInfo, letterbox
 from odkit.data._parallel import ordered_map
+from odkit.io._common import IMAGE_EXTENSIONS, is_image_file
 
 #: Keep decoded training images in memory up to this many bytes (BCCD's 205 train images: 190 MB).
 CACHE_BYTES = 2 * 1024**3
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 class VerticalFlip:
@@ -134,9 +134,9 @@ def image_items(x: Any) -> Iterator[tuple[str | int, Any]]:
     if isinstance(x, (str, os.PathLike)):
         p = Path(x)
         if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+            files = sorted(f for f in p.iterdir() if is_image_file(f))
             if not files:
-                raise ValueError(f"no images ({', '.join(_IMAGE_SUFFIXES)}) in the folder {p}")
+                raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the folder {p}")
             for f in files:
                 yield str(f), f
             return
