@@ -22,7 +22,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("odkit.cli._eval", "evaluate COCO-format predictions against ground truth (mAP, per class)"),
     "convert": ("odkit.cli._convert", "convert a dataset between COCO, VOC, YOLO, CSV, LabelMe and CVAT"),
     "check": ("odkit.cli._check", "find what is wrong or suspicious in a dataset"),
-    "demo": ("odkit.cli._demo", "a short tour on generated data"),
+    "train": ("odkit.cli._train", "train a detector (or a classifier on class folders) into a run folder"),
+    "val": ("odkit.cli._val", "evaluate a trained model on a dataset split: metrics, plots and report.html"),
+    "predict": ("odkit.cli._predict", "predict boxes on images, folders, globs, list files or videos"),
+    "demo": ("odkit.cli._demo", "generate a dataset, train the default detector, evaluate, predict and report"),
 }
 
 
