@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -302,46 +302,70 @@ class Model(nn.Module):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    @torch.no_grad()
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: int = 0, *, device: str | None = None
-                ) -> np.ndarray:
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: int = 0, *, device: str | None = None,
+                stream: bool = False) -> np.ndarray | Iterator[np.ndarray]:
         """Class probabilities ``(N, C)`` float32 for images (softmax / sigmoid of the logits), like Keras.
 
-        ``x``: arrays ``(N, H, W[, C])``, an odkit dataset, or image files (a path, a folder, a list of
-        paths) loaded as the model was trained (``input_info``: size and color mode).
+        Args:
+            x: arrays ``(N, H, W[, C])`` or an ``image_dataset_from_directory`` dataset, fed as they are; or
+                image files and videos (a path, a folder, a glob, a list file, a list of paths, a dataset:
+                anything ``odkit.models._sources`` reads), each image loaded as the model was trained
+                (``input_info``: size and color mode; files as Keras' ``load_img`` reads them, bilinear).
+            batch_size: images run through the network at a time.
+            device: ``"auto"``, ``"cpu"``, ``"cuda:0"``...; None: where the model is.
+            stream: return a generator yielding each image's ``(C,)`` probabilities as its batch is done
+                instead of the ``(N, C)`` array.
         """
         if device is not None:
             self.to(resolve_device(device))
-        self.eval()
-        source = as_source(self._load_files(x), None, batch_size, shuffle=False, seed=None)
-        self._ensure_built(images_to_tensor(source.peek_images()))
-        out = []
-        for xb, _ in source.iter_epoch(0):
-            outputs = self(images_to_tensor(xb, self.device))
-            if self.outputs == "logits":
-                outputs = torch.sigmoid(outputs) if outputs.shape[1] == 1 else torch.softmax(outputs, dim=1)
-            out.append(outputs.float().cpu().numpy())
+        batches = self._load_files(x, int(batch_size or 32))
+
+        def probabilities() -> Iterator[np.ndarray]:
+            for xb in batches:
+                with torch.no_grad():
+                    self.eval()
+                    inputs = images_to_tensor(xb, self.device)
+                    self._ensure_built(inputs)
+                    outputs = self(inputs)
+                    if self.outputs == "logits":
+                        outputs = torch.sigmoid(outputs) if outputs.shape[1] == 1 else torch.softmax(outputs, dim=1)
+                yield outputs.float().cpu().numpy()
+
+        if stream:
+            return (row for batch in probabilities() for row in batch)
+        out = list(probabilities())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
-    def _load_files(self, x: Any) -> Any:
-        """Image files (a path, a folder, a list of paths) as an (N, H, W, C) float32 array in the model's input
-        size and color mode (Keras' load_img + img_to_array, bilinear); anything else as it is."""
-        from pathlib import Path
+    def _load_files(self, x: Any, batch_size: int) -> Iterator[Any]:
+        """Batches of ``x`` for :meth:`predict`: arrays and datasets as they are; image files, videos and
+        :class:`~odkit.models._sources.SourceItem` s as (B, H, W, C) float32 arrays in the model's input size and
+        color mode (files as Keras' ``load_img`` + ``img_to_array`` read them, bilinear; video frames and arrays
+        in lists resized the same way with Pillow). Looks at the source now (a missing file raises here)."""
+        from odkit.models._sources import SourceItem, chunks, resolve_source
 
-        from odkit.io._common import is_image_file
-
-        if isinstance(x, (str, os.PathLike)):
-            folder = Path(x)
-            x = sorted(p for p in folder.iterdir() if is_image_file(p)) if folder.is_dir() else [x]
-        if not (isinstance(x, (list, tuple)) and x and all(isinstance(p, (str, os.PathLike)) for p in x)):
-            return x
-        from odkit.data import img_to_array, load_img
-
+        if hasattr(x, "iter_epoch") or isinstance(x, (np.ndarray, torch.Tensor)) or (
+                isinstance(x, list) and x and not any(isinstance(v, (str, os.PathLike, SourceItem)) for v in x)):
+            source = as_source(x, None, batch_size, shuffle=False, seed=None)
+            return (xb for xb, _ in source.iter_epoch(0))
+        resolved = resolve_source(x)
         hw = self.input_info.get("image_hw")
+        size = tuple(hw) if hw else None
         mode = self.input_info.get("color_mode", "rgb")
         mode = mode if mode in ("grayscale", "rgb", "rgba") else "rgb"
-        return np.stack([img_to_array(load_img(p, color_mode=mode, target_size=tuple(hw) if hw else None,
-                                                interpolation="bilinear")) for p in x])
+
+        def load(item: Any) -> np.ndarray:
+            from PIL import Image
+
+            from odkit.data import img_to_array, load_img
+
+            if item.path is not None and item.frame is None:
+                return img_to_array(load_img(item.path, color_mode=mode, target_size=size, interpolation="bilinear"))
+            img = Image.fromarray(item.image).convert({"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}[mode])
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            return img_to_array(img)
+
+        return (np.stack([load(item) for item in chunk]) for chunk in chunks(iter(resolved), batch_size))
 
     def _sources(self, x: Any, y: Any, batch_size: int | None, validation_split: float, validation_data: Any,
                  shuffle: bool, seed: int | None) -> tuple[Source, Source | None]:

@@ -33,7 +33,7 @@ from odkit.boxes import Detections
 from odkit.models._base import Model, resolve_device
 from odkit.models._compile import make_optimizer
 from odkit.models._data import images_to_tensor
-from odkit.models._detector_data import DetectionFeed, VerticalFlip, image_items, load_letterboxed
+from odkit.models._detector_data import DetectionFeed, VerticalFlip, load_letterboxed
 from odkit.models._fcos import SIZES, FCOSNet, decode, fcos_loss
 from odkit.models._registry import register
 
@@ -413,49 +413,61 @@ class Detector(Model):
             out.append(Detections(b[keep], s[keep], c[keep]))
         return out
 
-    @torch.no_grad()
     def predict(self, x: Any, batch_size: int | None = 8, verbose: int = 0, *, conf: float = 0.25, iou: float = 0.5,
-                max_det: int = 100, device: str | None = None) -> list[Detections]:
+                max_det: int = 100, device: str | None = None, stream: bool = False
+                ) -> list[Detections] | Iterator[Detections]:
         """Detections per image, boxes xyxy in the original image's pixels (the letterbox undone).
 
         Args:
-            x: an image path, a folder (its images in name order), a list of paths or (H, W, C) arrays, an
-                (N, H, W, C) array (uint8, or floats in 0..1 or 0..255) or a detection dataset (its images as
-                decoded; its transforms are not used).
+            x: an image path, a folder (its images in name order), a glob pattern, a list file, a video (its
+                frames), a list of paths or (H, W, C) arrays, an (N, H, W, C) array (uint8, or floats in 0..1
+                or 0..255), or a dataset (an ``odkit.io.Dataset``, a dataset path, or a detection dataset:
+                its images as decoded, its transforms not used); see ``odkit.models._sources``.
+            batch_size: images letterboxed and run through the network at a time.
             conf: lowest score kept (``sqrt(class probability * centerness)``).
             iou: class-aware NMS IoU threshold (``odkit.ops.batched_nms``).
             max_det: most detections per image, all classes together.
             device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda:0"``...; None: where the model is.
+            stream: return a generator that yields each image's detections as its batch is done (a long
+                video is never held in memory) instead of the list.
 
         Returns:
             One ``odkit.boxes.Detections`` per image, in input order; ``class_ids`` are label indices
             (names: ``model.class_names``).
+
+        Raises:
+            TypeError: ``x`` is none of the above. ``DatasetError``: a missing file, an empty folder, a video
+                OpenCV cannot open (when the source is looked at, before any image is predicted).
         """
         from odkit.data import unletterbox_boxes
+        from odkit.models._sources import SOURCE_KINDS, resolve_source
 
+        try:
+            source = resolve_source(x)
+        except TypeError as exc:
+            raise TypeError(f"predict: {exc}" if isinstance(x, (list, tuple))
+                            else f"predict takes {SOURCE_KINDS}; got {type(x).__name__}") from None
         if device is not None:
             self.to(resolve_device(device))
-        self.eval()
-        results: list[Detections] = []
-        for chunk in _chunks(image_items(x), int(batch_size or 8)):
-            loaded = [load_letterboxed(item, self.image_hw) for _, item in chunk]
-            images = images_to_tensor(np.stack([im for im, _ in loaded]), self.device)
-            outputs = self(images)
-            for det, (_, info) in zip(self._detections(outputs, self.image_hw, conf, iou, max_det), loaded):
-                results.append(Detections(unletterbox_boxes(det.boxes_xyxy, info).astype(np.float64), det.scores,
-                                          det.class_ids))
-        return results
+
+        def detections() -> Iterator[Detections]:
+            for chunk in _chunks(iter(source), int(batch_size or 8)):
+                loaded = [load_letterboxed(item.image, self.image_hw) for item in chunk]
+                with torch.no_grad():
+                    self.eval()
+                    images = images_to_tensor(np.stack([im for im, _ in loaded]), self.device)
+                    dets = self._detections(self(images), self.image_hw, conf, iou, max_det)
+                for det, (_, info) in zip(dets, loaded):
+                    yield Detections(unletterbox_boxes(det.boxes_xyxy, info).astype(np.float64), det.scores,
+                                     det.class_ids)
+
+        return detections() if stream else list(detections())
 
 
 def _chunks(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    from odkit.models._sources import chunks
+
+    return chunks(items, n)
 
 
 @register("detector-n")

@@ -1,18 +1,17 @@
 """What the detector trains and predicts on: detection datasets fed in batches with decoded images kept in
-memory, images given to ``predict`` (paths, folders, arrays, datasets), and the default transforms."""
+memory, the letterboxing of ``predict``'s images (read by ``odkit.models._sources``), and the default
+transforms."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from odkit.data import Compose, DetectionDataset, LetterboxInfo, letterbox
 from odkit.data._parallel import ordered_map
-from odkit.io._common import IMAGE_EXTENSIONS, is_image_file
 
 #: Keep decoded training images in memory up to this many bytes (BCCD's 205 train images: 190 MB).
 CACHE_BYTES = 2 * 1024**3
@@ -118,71 +117,7 @@ def _stack(batch: Sequence[tuple[np.ndarray, dict[str, Any]]]) -> tuple[np.ndarr
     return np.stack([image for image, _ in batch]), [target for _, target in batch]
 
 
-def _read(path: str | os.PathLike[str]) -> np.ndarray:
-    from odkit.data import load_image
-
-    return load_image(str(path), 3, exif_transpose=True)
-
-
-def image_items(x: Any) -> Iterator[tuple[str | int, Any]]:
-    """``(name, image or path)`` for what ``predict`` accepts: a path, a folder, a list of paths or (H, W, C)
-    arrays, an (N, H, W, C) array, or a detection dataset (its images as decoded, without its transforms)."""
-    if isinstance(x, DetectionDataset):
-        for i in range(len(x.records)):
-            yield i, ("dataset", x, i)
-        return
-    if isinstance(x, (str, os.PathLike)):
-        p = Path(x)
-        if p.is_dir():
-            files = sorted(f for f in p.iterdir() if is_image_file(f))
-            if not files:
-                raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the folder {p}")
-            for f in files:
-                yield str(f), f
-            return
-        if not p.exists():
-            raise FileNotFoundError(f"no such image or folder: {p}")
-        yield str(p), p
-        return
-    if isinstance(x, np.ndarray) or hasattr(x, "numpy"):
-        arr = np.asarray(x)
-        if arr.ndim == 3:
-            yield 0, arr
-            return
-        if arr.ndim == 4:
-            for i in range(arr.shape[0]):
-                yield i, arr[i]
-            return
-        raise ValueError(f"images must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
-    if isinstance(x, (list, tuple)):
-        for i, item in enumerate(x):
-            if isinstance(item, (str, os.PathLike)):
-                yield str(item), Path(item)
-            else:
-                yield i, np.asarray(item)
-        return
-    raise TypeError(f"predict takes image paths, a folder, (H, W, C) arrays or a detection dataset; got "
-                    f"{type(x).__name__}")
-
-
-def load_letterboxed(item: Any, image_hw: tuple[int, int]) -> tuple[np.ndarray, LetterboxInfo]:
-    """One image (a path, an array or a dataset entry) letterboxed to ``image_hw``, and its letterbox info."""
-    if isinstance(item, tuple) and item and item[0] == "dataset":
-        image = item[1].raw_sample(item[2])[0]
-    elif isinstance(item, Path):
-        image = _read(item)
-    else:
-        image = np.asarray(item)
-        if image.ndim == 2:
-            image = image[:, :, None]
-        if image.ndim != 3:
-            raise ValueError(f"an image must have shape (H, W) or (H, W, C); got {image.shape}")
-        if image.dtype != np.uint8:
-            scale = 255.0 if image.dtype.kind == "f" and float(np.nanmax(image, initial=0.0)) <= 1.0 else 1.0
-            image = np.clip(np.rint(image.astype(np.float64) * scale), 0, 255).astype(np.uint8)
-    if image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    elif image.shape[2] == 4:
-        image = np.ascontiguousarray(image[:, :, :3])
+def load_letterboxed(image: np.ndarray, image_hw: tuple[int, int]) -> tuple[np.ndarray, LetterboxInfo]:
+    """An (H, W, 3) uint8 RGB image letterboxed to ``image_hw`` (a new array), and its letterbox info."""
     out, _, info = letterbox(image, np.zeros((0, 4), np.float32), image_hw)
     return out, info
