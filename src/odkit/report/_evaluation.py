@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from odkit.report._html import heatmap_table, html_table, image_tag, svg_bars, svg_lines, write_html
+from odkit.report._html import _fmt, heatmap_table, html_table, image_tag, svg_bars, svg_lines, write_html
 
 if TYPE_CHECKING:
     from odkit.eval import COCOEvaluator, MAPResult
+
 
 def _stat_labels(result: MAPResult) -> list[tuple[str, str]]:
     """(key, label) of the 12 stats, with the IoU range and max_dets actually used."""
@@ -27,32 +28,42 @@ def _stat_labels(result: MAPResult) -> list[tuple[str, str]]:
     ]
 
 
-def write_evaluation_report(
-    path: str | Path,
-    evaluator: COCOEvaluator,
-    result: MAPResult | None = None,
-    samples: Sequence[tuple[str, np.ndarray]] = (),
-    title: str = "odkit evaluation report",
-    confusion_score: float = 0.25,
-    errors: dict[str, Any] | None = None,
-) -> Path:
-    """Write a standalone HTML report of an evaluation.
-
-    Sections: the 12 COCO stats; per-class AP/AR with VOC AP; precision-recall curves at IoU 0.5 and 0.75;
-    F1 against confidence with the best threshold per class; a confusion matrix with background; the
-    TIDE-style error breakdown in AP points; and ``samples`` (e.g. images with boxes drawn).
-
-    Args:
-        path: the ``.html`` file to write (parents are created; written atomically).
-        evaluator: an evaluator holding the images to report on.
-        result: ``evaluator.compute()`` when already computed.
-        samples: (caption, (H, W, 3) uint8 image) pairs shown at the end.
-        title: page title.
-        confusion_score: confidence threshold of the confusion matrix.
-        errors: ``evaluator.error_breakdown()`` when already computed (it is the costliest analysis).
+def mean_f1(f1: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The all-class F1 curve of ``evaluator.f1_confidence()`` and its best point.
 
     Returns:
-        The path written.
+        ``(confidence, mean_f1, best_threshold, best_f1)``: the (C,) confidence grid, the (C,) mean over the
+        classes with ground truth, and the grid point with the highest mean F1 (the lowest on ties) with that
+        F1; the threshold is NaN when no class has ground truth or no detection is right (F1 0 throughout).
+    """
+    grid = np.asarray(f1["confidence"], dtype=np.float64)
+    curves = [e["f1"] for e in f1["per_class"].values() if not math.isnan(e["best_f1"])]
+    if not curves:
+        return grid, np.full(grid.shape, np.nan), math.nan, math.nan
+    mean = np.mean(np.asarray(curves, dtype=np.float64), axis=0)
+    best = int(np.argmax(mean))
+    if mean[best] <= 0:
+        return grid, mean, math.nan, 0.0
+    return grid, mean, float(grid[best]), float(mean[best])
+
+
+def evaluation_sections(
+    evaluator: COCOEvaluator,
+    result: MAPResult | None = None,
+    confusion_score: float = 0.25,
+    errors: dict[str, Any] | None = None,
+) -> list[tuple[str, str]]:
+    """The ``(heading, html)`` sections of an evaluation, shared by the evaluation and the run reports.
+
+    Sections: the 12 COCO stats; per-class AP/AR with VOC AP; precision-recall curves at IoU 0.5 and 0.75;
+    F1 against confidence with the best threshold per class and for all classes; a confusion matrix with
+    background; the TIDE-style error breakdown in AP points.
+
+    Args:
+        evaluator: an evaluator holding the images to report on.
+        result: ``evaluator.compute()`` when already computed.
+        confusion_score: confidence threshold of the confusion matrix.
+        errors: ``evaluator.error_breakdown()`` when already computed (it is the costliest analysis).
     """
     result = evaluator.compute() if result is None else result
     names = {c.class_id: c.name for c in result.per_class}
@@ -88,9 +99,13 @@ def write_evaluation_report(
     series = [(names.get(cid, str(cid)), grid, entry["f1"]) for cid, entry in f1["per_class"].items()]
     best = [(names.get(cid, str(cid)), e["best_threshold"], e["best_f1"], e["best_precision"], e["best_recall"])
             for cid, e in f1["per_class"].items()]
+    _, mean, threshold, best_f1 = mean_f1(f1)
+    series.append(("all classes", grid, mean))
     sections.append(("F1 against confidence (IoU 0.50)",
                      svg_lines(series, "confidence threshold", "F1", "F1 vs confidence")
-                     + html_table(["class", "best threshold", "F1", "precision", "recall"], best)))
+                     + html_table(["class", "best threshold", "F1", "precision", "recall"], best)
+                     + f'<p class="note">All classes: mean F1 {_fmt(best_f1)} at confidence {_fmt(threshold)} '
+                       "(best point of the mean curve, on a 0.01 grid).</p>"))
 
     cm = evaluator.confusion_matrix(0.5, confusion_score)
     labels = [names.get(c, str(c)) for c in cm["labels"]]
@@ -106,7 +121,35 @@ def write_evaluation_report(
                               unit=" pts")
                      + html_table(["error", "count", "AP points"],
                                   [(k, errors["counts"][k], 100 * errors["delta_ap"][k]) for k in kinds])))
+    return sections
 
+
+def write_evaluation_report(
+    path: str | Path,
+    evaluator: COCOEvaluator,
+    result: MAPResult | None = None,
+    samples: Sequence[tuple[str, np.ndarray]] = (),
+    title: str = "odkit evaluation report",
+    confusion_score: float = 0.25,
+    errors: dict[str, Any] | None = None,
+) -> Path:
+    """Write a standalone HTML report of an evaluation.
+
+    Sections: those of :func:`evaluation_sections`, then ``samples`` (e.g. images with boxes drawn).
+
+    Args:
+        path: the ``.html`` file to write (parents are created; written atomically).
+        evaluator: an evaluator holding the images to report on.
+        result: ``evaluator.compute()`` when already computed.
+        samples: (caption, (H, W, 3) uint8 image) pairs shown at the end.
+        title: page title.
+        confusion_score: confidence threshold of the confusion matrix.
+        errors: ``evaluator.error_breakdown()`` when already computed (it is the costliest analysis).
+
+    Returns:
+        The path written.
+    """
+    sections = evaluation_sections(evaluator, result, confusion_score, errors)
     if samples:
         figures = "".join(image_tag(image, caption) for caption, image in samples)
         sections.append(("Samples", f'<div class="grid">{figures}</div>'))

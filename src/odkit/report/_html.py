@@ -25,6 +25,11 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:3px 9px;border:1px so
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.grid figure{margin:0}figcaption{font-size:.8em;color:#555}
 .note{color:#555;font-size:.9em}
+.tiles{display:flex;flex-wrap:wrap;gap:12px;margin:1em 0}
+.tile{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:130px;background:#fafafa}
+.tile .label{font-size:.8em;color:#555}.tile .value{font-size:1.7em;font-weight:600}
+.gallery figure{width:min(540px,100%)}.gallery figure img{width:100%;height:auto}
+table.info th{text-align:left;font-weight:normal;color:#555}table.info td{text-align:left}
 """
 
 
@@ -32,6 +37,11 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return "&ndash;" if math.isnan(value) else f"{value:.3f}"
     return html.escape(str(value))
+
+
+def _tick(value: float) -> str:
+    """An axis tick label: up to 3 significant digits, no trailing zeros (``0.2``, ``12.6``, ``0.0005``)."""
+    return f"{value:.3g}"
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -65,10 +75,18 @@ def svg_lines(
     x_range: tuple[float, float] = (0.0, 1.0),
     y_range: tuple[float, float] = (0.0, 1.0),
     size_wh: tuple[int, int] = (420, 300),
+    colours: Sequence[int] | None = None,
+    dashed: Sequence[bool] | None = None,
 ) -> str:
-    """An inline SVG line chart of ``(label, x, y)`` series within the given axis ranges."""
+    """An inline SVG line chart of ``(label, x, y)`` series within the given axis ranges.
+
+    Non-finite points are left out (the line joins the finite ones); series of up to 40 points get dot
+    markers, so that a single point shows. ``colours`` (palette indices) and ``dashed`` are per series;
+    by default series i has colour i and a solid line.
+    """
     width, height = size_wh
-    left, right, top, bottom = 48, 12, 26, 40
+    widest = max(len(_tick(y_range[0] + (y_range[1] - y_range[0]) * k / 5)) for k in range(6))
+    left, right, top, bottom = max(48, 26 + 7 * widest), 12, 26, 40  # room for the longest y tick label
     pw, ph = width - left - right, height - top - bottom
 
     def sx(x: np.ndarray) -> np.ndarray:
@@ -82,8 +100,8 @@ def svg_lines(
     for k in range(6):
         fx = x_range[0] + (x_range[1] - x_range[0]) * k / 5
         fy = y_range[0] + (y_range[1] - y_range[0]) * k / 5
-        parts.append(f'<text x="{sx(fx):.1f}" y="{top + ph + 14}" text-anchor="middle">{fx:.1f}</text>')
-        parts.append(f'<text x="{left - 4}" y="{sy(fy) + 4:.1f}" text-anchor="end">{fy:.1f}</text>')
+        parts.append(f'<text x="{sx(fx):.1f}" y="{top + ph + 14}" text-anchor="middle">{_tick(fx)}</text>')
+        parts.append(f'<text x="{left - 4}" y="{sy(fy) + 4:.1f}" text-anchor="end">{_tick(fy)}</text>')
     parts.append(f'<text x="{left + pw / 2}" y="{height - 6}" text-anchor="middle">{html.escape(x_label)}</text>')
     parts.append(f'<text x="12" y="{top + ph / 2}" transform="rotate(-90 12 {top + ph / 2})" '
                  f'text-anchor="middle">{html.escape(y_label)}</text>')
@@ -91,11 +109,14 @@ def svg_lines(
         parts.append(f'<text x="{left + pw / 2}" y="16" text-anchor="middle" font-weight="bold">'
                      f"{html.escape(title)}</text>")
     for i, (label, x, y) in enumerate(series):
-        colour = _PALETTE[i % len(_PALETTE)]
+        colour = _PALETTE[(i if colours is None else colours[i]) % len(_PALETTE)]
+        dash = ' stroke-dasharray="5,3"' if dashed is not None and dashed[i] else ""
         xs, ys = sx(x), sy(y)
         ok = np.isfinite(xs) & np.isfinite(ys)
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs[ok], ys[ok]))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+        if ok.sum() <= 40:
+            parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.2" fill="{colour}"/>' for a, b in zip(xs[ok], ys[ok])]
         parts.append(f'<text x="{left + pw - 4}" y="{top + 14 + 13 * i}" text-anchor="end" fill="{colour}">'
                      f"{html.escape(label)}</text>")
     parts.append("</svg>")
