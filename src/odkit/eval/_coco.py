@@ -173,7 +173,8 @@ class COCOEvaluator:
 
         Raises:
             EvaluationError: lengths differ, an item has the wrong type, an image id repeats or a class id
-                is not among ``class_ids``.
+                is not among ``class_ids``. Checked before predictions of classes not evaluated are left out
+                with a warning: a call that raises warns nothing and adds nothing.
         """
         if len(predictions) != len(ground_truths):
             raise EvaluationError(
@@ -188,11 +189,16 @@ class COCOEvaluator:
                 raise EvaluationError(f"predictions[{i}] must be odkit.boxes.Detections; got {type(det).__name__}")
             if not isinstance(gt, GroundTruth):
                 raise EvaluationError(f"ground_truths[{i}] must be odkit.boxes.GroundTruth; got {type(gt).__name__}")
-        if self._fixed_classes:
-            predictions = self._known_class_predictions(predictions)
         start = len(self._image_ids)
         codes = self._image_codes(list(image_ids))
         try:
+            gt_class_ids = np.concatenate([np.zeros(0, np.int64), *(g.class_ids for g in ground_truths)])
+            gt_class = None
+            if self._fixed_classes:
+                # the ground truth before the predictions: an unknown GT class raises here, so a call that
+                # raises never first warns about (or, strict, raises on) unknown-class predictions
+                gt_class = self._class_codes(gt_class_ids, "ground_truths")
+                predictions = self._known_class_predictions(predictions)
             n_det = np.array([len(d) for d in predictions], dtype=np.int64)
             n_gt = np.array([len(g) for g in ground_truths], dtype=np.int64)
             det_xyxy = np.concatenate([np.zeros((0, 4)), *(d.boxes_xyxy for d in predictions)]).astype(np.float64)
@@ -200,9 +206,8 @@ class COCOEvaluator:
             det_class = self._class_codes(
                 np.concatenate([np.zeros(0, np.int64), *(d.class_ids for d in predictions)]), "predictions"
             )
-            gt_class = self._class_codes(
-                np.concatenate([np.zeros(0, np.int64), *(g.class_ids for g in ground_truths)]), "ground_truths"
-            )
+            if gt_class is None:  # an open class list grows in order of appearance: the predictions' classes first
+                gt_class = self._class_codes(gt_class_ids, "ground_truths")
         except EvaluationError:
             del self._image_ids[start:]
             for image_id in image_ids:
