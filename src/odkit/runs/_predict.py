@@ -148,9 +148,11 @@ def predict_run(model: Any, source: Any, out_dir: str | os.PathLike[str], *, con
     run = writer.finish(done)
     if verbose:
         for kind, path in run.files.items():
-            where = ", ".join(str(p) for p in path) if isinstance(path, list) else str(path)
-            if where:
-                print(f"{kind}: {where}")
+            if isinstance(path, list):
+                videos = sum(1 for p in path if p.suffix == ".mp4")
+                print(f"{kind}: {len(path) - videos} annotated images, {videos} annotated videos in {out}")
+            else:
+                print(f"{kind}: {path}")
         print(f"Results saved to {out}")
     return run
 
