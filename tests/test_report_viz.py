@@ -45,3 +45,11 @@ def test_html_pieces(tmp_path: Path) -> None:
     text = page.read_text()
     assert "Report &lt;1&gt;" in text and "<h2>Summary</h2>" in text
     assert not list(page.parent.glob("*.tmp"))
+
+
+def test_boxes_under_a_pixel_wide_are_drawn() -> None:
+    """A freshly trained model predicts boxes narrower than a pixel; Pillow refuses an end before the start."""
+    image = np.zeros((20, 20, 3), np.uint8)
+    tiny = np.array([[5.0, 5.0, 5.4, 5.2]])
+    out = draw_boxes(image, Detections(tiny, np.array([0.9]), np.array([0])), GroundTruth(tiny, np.array([0])))
+    assert out[5, 5].any()

@@ -113,14 +113,18 @@ def draw_boxes(
             return str(class_names[class_id])
         return str(class_id)
 
+    def corners(x0: float, y0: float, x1: float, y1: float) -> list[float]:
+        """Pillow's inclusive end pixel of a continuous box; a box under a pixel wide is drawn one pixel wide."""
+        return [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)]
+
     if ground_truth is not None:
         rows = zip(ground_truth.boxes_xyxy.tolist(), ground_truth.class_ids.tolist(), ground_truth.iscrowd.tolist())
         for (x0, y0, x1, y1), cls, crowd in rows:
             if not label_ground_truth:
-                draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=(255, 255, 255), width=max(1, width // 2))
+                draw.rectangle(corners(x0, y0, x1, y1), outline=(255, 255, 255), width=max(1, width // 2))
                 continue
             colour = (160, 160, 160) if crowd else class_colour(cls)
-            draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=width)
+            draw.rectangle(corners(x0, y0, x1, y1), outline=colour, width=width)
             draw_label(draw, f"{name(cls)} (crowd)" if crowd else name(cls), (x0, y0), colour, font, image_wh)
     if detections is not None:
         labels = []
@@ -128,7 +132,7 @@ def draw_boxes(
             detections.boxes_xyxy.tolist(), detections.scores.tolist(), detections.class_ids.tolist()
         ):
             colour = class_colour(cls)
-            draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=width)
+            draw.rectangle(corners(x0, y0, x1, y1), outline=colour, width=width)
             labels.append((score, f"{name(cls)} {score:.2f}", (x0, y0), colour))
         # labels after every box, the highest score last (on top), so no outline crosses a label
         for _, text, anchor, colour in sorted(labels, key=lambda item: item[0]):
