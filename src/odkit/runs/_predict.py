@@ -235,14 +235,9 @@ class _Writer:
     def _annotated(self, item: Any, result: Any) -> np.ndarray:
         width = self.line_width or default_line_width(item.image.shape[:2])
         if self.is_detector:
-            from odkit.boxes import Detections
             from odkit.viz import draw_boxes
 
-            # drawing only: a box under 1 px wide or tall (clipped at the border) is drawn 1 px wide, as
-            # draw_boxes outlines pixels [x0, x1 - 1]; the saved numbers are the model's
-            boxes = result.boxes_xyxy.copy()
-            boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2] + 1)
-            return draw_boxes(item.image, Detections(boxes, result.scores, result.class_ids), None, self.names, width)
+            return draw_boxes(item.image, result, None, self.names, width)
         top = int(np.argmax(result))
         label = self.names[top] if top < len(self.names) else str(top)
         return _draw_label(item.image, f"{label} {float(result[top]):.2f}")
