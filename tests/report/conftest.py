@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from odkit.boxes import Detections
-from odkit.demo import simulate_detector
 from odkit.eval import COCOEvaluator
 from odkit.ops import batched_nms
 from odkit.synthetic import SHAPE_CLASSES, SyntheticImage, make_shapes_dataset
 from tests._browser import browser_page as browser_page
 from tests._browser import chromium_browser as chromium_browser
+from tests._simulated import simulate_detector
 
 
 @dataclass(frozen=True)
