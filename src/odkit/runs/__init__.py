@@ -13,8 +13,8 @@ from odkit.runs._folders import new_run_dir as new_run_dir
 # train / val load torch: imported on first use, so `odkit.runs.new_run_dir` stays light
 _LAZY = {"train_run": "odkit.runs._train", "TrainRun": "odkit.runs._train", "val_run": "odkit.runs._val",
          "ValRun": "odkit.runs._val", "validate_detector": "odkit.runs._val",
-         "validate_classifier": "odkit.runs._val", "detection_splits": "odkit.runs._data", "predict_run": "odkit.runs._predict",
-         "PredictRun": "odkit.runs._predict"}
+         "validate_classifier": "odkit.runs._val", "detection_splits": "odkit.runs._data",
+         "predict_run": "odkit.runs._predict", "PredictRun": "odkit.runs._predict"}
 
 __all__ = ["PredictRun", "TrainRun", "ValRun", "detection_splits", "new_run_dir", "predict_run", "train_run",
            "val_run", "validate_classifier", "validate_detector"]
