@@ -159,6 +159,12 @@ def test_folder_source_names_its_results_by_file(model: object, data: Path, tmp_
         predict_run(model, data, data, verbose=False)
 
 
+def test_cli_takes_several_files_as_a_shell_glob_gives_them(model_file: Path, data: Path, tmp_path: Path) -> None:
+    files = [str(data / "shape1.png"), str(data / "shape2.png"), str(data / "shape3.png")]
+    assert main(["predict", str(model_file), *files, "--conf", "0.05", "--out", str(tmp_path / "M")]) == 0
+    assert sorted(p.name for p in (tmp_path / "M").glob("*.png")) == ["shape1.png", "shape2.png", "shape3.png"]
+
+
 def test_video_gives_an_annotated_video_and_labels_per_frame(model: object, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture) -> None:
     _video(tmp_path / "clip.mp4")

@@ -12,10 +12,10 @@ from odkit.cli._common import UsageError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="a model file (.odk) written by model.save / odkit train")
-    parser.add_argument("source", help="an image, a folder of images, a glob ('imgs/*.jpg', quoted; ** is "
-                        "recursive), a list file (.txt, one path per line), a video (.mp4 .avi .mov .mkv .webm "
+    parser.add_argument("source", nargs="+", help="an image, a folder of images, a glob ('imgs/*.jpg', quoted; ** "
+                        "is recursive), a list file (.txt, one path per line), a video (.mp4 .avi .mov .mkv .webm "
                         ".m4v), or a dataset odkit reads (annotation file or dataset folder: its image ids go into "
-                        "predictions.json)")
+                        "predictions.json); several image files (as a shell glob gives them) are one source")
     parser.add_argument("--conf", type=float, default=0.25, help="lowest detection score kept, 0..1 (default 0.25)")
     parser.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold, 0..1 (default 0.5)")
     parser.add_argument("--max-det", type=int, default=100, help="most detections per image (default 100)")
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{args.model}: a localizer model; odkit predict takes a detector or a classifier")
         if args.save_txt or args.save_json:
             raise UsageError(f"--save-txt and --save-json write boxes; {args.model} is a {model.name} model")
-    source = resolve_source(args.source)  # a missing source fails here, before a run folder is made
+    # a missing source fails here, before a run folder is made
+    source = resolve_source(args.source[0] if len(args.source) == 1 else list(args.source))
     out = new_run_dir("predict", args.out)
     predict_run(model, source, out, conf=args.conf, iou=args.iou, max_det=args.max_det, line_width=args.line_width,
                 save_images=not args.no_save, save_txt=args.save_txt, save_json=args.save_json,
