@@ -43,8 +43,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    import odkit
     from odkit.errors import CheckpointError
+    from odkit.export import load_any_model
     from odkit.models._base import resolve_device
     from odkit.models._detector import Detector
     from odkit.models._sources import resolve_source
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--device {args.device!r}: {exc}") from None
     if not args.model.is_file():
         raise CheckpointError(f"{args.model}: no such model file")
-    model = odkit.load_model(args.model)
+    model = load_any_model(args.model)
     if not isinstance(model, Detector):
         if getattr(model, "name", "") == "localizer":
             raise CheckpointError(f"{args.model}: a localizer model; odkit predict takes a detector or a classifier")

@@ -182,14 +182,14 @@ def val_run(model: str | os.PathLike[str], data: str | os.PathLike[str], *, spli
             out: str | os.PathLike[str] | None = None, verbose: int = 1) -> ValRun:
     """``odkit val MODEL DATA``: load a ``.odk`` model and validate it on DATA's ``split`` (default: the
     validation split as ``odkit train`` chose it) into a new run folder (``runs/val-N`` unless ``out``)."""
-    import odkit
+    from odkit.export import load_any_model
     from odkit.runs._train import CLASSIFIER_IMGSZ, _classification_data
 
     if not Path(model).exists():
         raise OdkitError(f"{model}: no such model file")
     if not Path(data).exists():
         raise OdkitError(f"{data}: no such file or folder")
-    net = odkit.load_model(model)
+    net = load_any_model(model)
     if device is not None:
         from odkit.models import resolve_device
 
