@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch==2.13.0 is the CPU build (a local file on these machines); plain `torch` pulls a CUDA build.
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,test,export]"
 	touch $(STAMP)
 
 install: $(STAMP)
