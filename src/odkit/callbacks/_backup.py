@@ -41,6 +41,9 @@ class BackupAndRestore(Callback):
     ``on_train_end`` from a ``finally`` keeps its backup). A ``fit`` that raises never reaches
     ``on_train_end``, so its backup stays, as in Keras.
 
+    In a distributed ``fit`` (torchrun) every rank restores the same backup (``backup_dir`` must be on a
+    filesystem every rank sees) and only rank 0 writes or removes it.
+
     Args:
         backup_dir: a folder for this run's backup only (not shared with other callbacks or runs).
         save_freq: ``"epoch"``, or an int N: back up every N training batches (counted across epochs, as in
@@ -125,6 +128,8 @@ class BackupAndRestore(Callback):
             self._save(batch=batch)
 
     def _save(self, batch: int) -> None:
+        if not getattr(self.model, "is_main_process", True):
+            return  # a distributed fit: rank 0 writes; every rank restores (on_train_begin)
         os.makedirs(self.backup_dir, exist_ok=True)
         current = None
         if os.path.exists(self._metadata_path):
@@ -157,5 +162,7 @@ class BackupAndRestore(Callback):
         return self._last_epoch_ended is not None and self._last_epoch_ended < int(epochs) - 1
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        if not getattr(self.model, "is_main_process", True):
+            return
         if self.delete_checkpoint and os.path.isdir(self.backup_dir) and not self._interrupted():
             shutil.rmtree(self.backup_dir)

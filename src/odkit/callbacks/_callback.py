@@ -11,7 +11,11 @@ The model contract (what ``odkit.callbacks`` may call; ``odkit.models``' ``fit``
 - ``model.learning_rate``: float property, settable;
 - ``model.metric_direction(name) -> "max" | "min" | None`` for a logged metric name without ``val_``;
 - ``model.save_training_state(path)`` / ``model.load_training_state(path)``: everything to resume exactly;
-- ``model._initial_epoch: int``: the epoch ``fit`` starts at (read after ``on_train_begin``).
+- ``model._initial_epoch: int``: the epoch ``fit`` starts at (read after ``on_train_begin``);
+- ``model.is_main_process: bool`` (optional, True when absent): False on the ranks other than 0 of a
+  distributed ``fit`` (torchrun). There a :class:`CallbackList` skips the callbacks marked
+  ``rank_zero_only`` (those that write files), and the others see the same, global, epoch logs on every rank;
+  ``fit`` sends rank 0's ``stop_training`` to every rank after ``on_epoch_end``.
 
 ``params`` (set by ``fit``): ``{"epochs": int, "steps": int | None, "verbose": int}``. Logs are dicts of floats
 (``loss``, ``accuracy``, ``val_loss``, ``val_map50``...).
@@ -53,7 +57,11 @@ class Callback:
     Attributes:
         model: the model being trained (set by :meth:`set_model`); None before.
         params: ``{"epochs", "steps", "verbose"}`` from ``fit`` (set by :meth:`set_params`); None before.
+        rank_zero_only: class attribute: in a distributed ``fit`` only rank 0 calls this callback's hooks
+            (True for the callbacks that write files: checkpoints, CSV logs).
     """
+
+    rank_zero_only = False
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -209,8 +217,10 @@ class CallbackList(Callback):
 
     def _call(self, hook: str, *args: Any, logs: Mapping[str, Any] | None) -> None:
         clean = _pythonify_logs(logs)
+        main = bool(getattr(self.model, "is_main_process", True)) if self.model is not None else True
         for callback in self.callbacks:
-            getattr(callback, hook)(*args, clean)
+            if main or not callback.rank_zero_only:
+                getattr(callback, hook)(*args, clean)
 
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         self._call("on_batch_begin", batch, logs=logs)

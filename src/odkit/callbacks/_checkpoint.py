@@ -50,6 +50,8 @@ class ModelCheckpoint(_MonitorCallback):
     ``True`` and 0).
     """
 
+    rank_zero_only = True  # writes files: rank 0 only in a distributed fit
+
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch", initial_value_threshold: float | None = None) -> None:

@@ -36,6 +36,8 @@ class CSVLogger(Callback):
             overwriting it; useful when resuming.
     """
 
+    rank_zero_only = True  # writes files: rank 0 only in a distributed fit
+
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.sep = separator

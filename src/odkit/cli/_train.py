@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: runs/train-N)")
     parser.add_argument("--resume", type=Path, default=None, metavar="DIR",
                         help="continue an interrupted run from its folder")
+    parser.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off",
+                        help="detectors: mixed precision (autocast): bf16 (CPU or GPU) or fp16 (GPU, with a gradient "
+                        "scaler); default off")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="detectors: data-loading worker processes (default 0: two threads in the training "
+                        "process, decoded images cached); pinned memory on CUDA")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bars (default), 2 one line per epoch")
 
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is None and args.data is None:
         raise UsageError("odkit train needs DATA (or --resume DIR)")
     for flag, value, low in (("--epochs", args.epochs, 1), ("--imgsz", args.imgsz, 8), ("--batch", args.batch, 1),
-                             ("--patience", args.patience, 0)):
+                             ("--patience", args.patience, 0), ("--workers", args.workers, 0)):
         if value is not None and value < low:
             raise UsageError(f"{flag} must be >= {low}; got {value}")
     if args.time is not None and not args.time > 0:
@@ -46,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = train_run(args.data, model=args.model, epochs=args.epochs, minutes=args.time, imgsz=args.imgsz,
                        batch=args.batch, patience=args.patience, device=args.device, seed=args.seed, out=args.out,
-                       resume=args.resume, monitor=args.monitor, verbose=args.verbose)
-    print(f"run folder: {result.out_dir}  (best: {result.best}, report: {result.report})")
+                       resume=args.resume, monitor=args.monitor, verbose=args.verbose, amp=args.amp,
+                       workers=args.workers)
+    if result.report is not None or result.epochs:  # under torchrun: rank 0 only
+        print(f"run folder: {result.out_dir}  (best: {result.best}, report: {result.report})")
     return 0

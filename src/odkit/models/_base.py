@@ -20,6 +20,7 @@ from torch import nn
 
 from odkit.models._compile import LossFn, make_loss, make_metrics, make_optimizer
 from odkit.models._data import ArraySource, Source, as_source, images_to_tensor
+from odkit.models._distributed import SINGLE, DistInfo
 from odkit.models._files import WeightsAndFiles
 
 
@@ -70,6 +71,7 @@ class Model(WeightsAndFiles, nn.Module):
         self._train_source: Source | None = None  # during fit: its shuffling seed goes in the training state
         self._epoch_bar: Any = None
         self._optimizer_spec: Any = "adam"
+        self._dist: DistInfo = SINGLE  # during fit under torchrun: this process's rank and the world size
         self.history: Any = None
         self.module = module
         if module is not None:
@@ -82,6 +84,11 @@ class Model(WeightsAndFiles, nn.Module):
         if self.module is None:
             raise NotImplementedError(f"{type(self).__name__} must define forward()")
         return self.module(x)
+
+    @property
+    def is_main_process(self) -> bool:
+        """False on the ranks other than 0 of a distributed ``fit`` (callbacks that write files skip them)."""
+        return self._dist.is_main
 
     @property
     def device(self) -> torch.device:
@@ -166,18 +173,64 @@ class Model(WeightsAndFiles, nn.Module):
             device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda:0"``...
             validation_freq: validate after every N-th epoch only (Keras' int form; epochs N, 2N, ...).
         """
-        from odkit.callbacks import CallbackList, History
+        from odkit.models import _distributed as dist
 
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer; received: "
                              f"validation_freq={validation_freq!r}")
         if seed is not None:
             torch.manual_seed(seed)
-        dev = resolve_device(device)
-        train, val = self._sources(x, y, batch_size, validation_split, validation_data, shuffle, seed)
-        sample = images_to_tensor(train.peek_images())
-        self._ensure_built(sample)
-        self.to(dev)
+        info, dev, created = dist.init_from_env(resolve_device(device))
+        if info.active and not self._supports_distributed():
+            if created:
+                dist.shutdown(barrier=False)
+            raise RuntimeError(f"{type(self).__name__}.fit does not support distributed training (WORLD_SIZE="
+                               f"{info.world_size}); run it in one process, or train a detector")
+        self._dist = info
+        bn: list[Any] = []
+        finished = False
+        try:
+            train, val = self._sources(x, y, batch_size, validation_split, validation_data, shuffle, seed)
+            sample = images_to_tensor(train.peek_images())
+            self._ensure_built(sample)
+            self.to(dev)
+            if info.active:
+                self._broadcast_state()
+                if getattr(self, "_sync_bn", True):
+                    bn = dist.convert_batchnorm(self)
+            history = self._fit_loop(train, val, epochs, verbose if info.is_main else 0, callbacks, initial_epoch,
+                                     validation_freq)
+            finished = True
+            self._train_source = None
+        finally:
+            dist.restore_batchnorm(bn)
+            self._dist = SINGLE
+            if created:
+                dist.shutdown(barrier=finished)
+        return history
+
+    def _supports_distributed(self) -> bool:
+        """Whether ``fit`` can train across processes (its data shards and its step reduces gradients)."""
+        return False
+
+    def _broadcast_state(self) -> None:
+        """Rank 0's weights and buffers on every rank (models built with different seeds start the same)."""
+        import torch.distributed as torch_dist
+
+        with torch.no_grad():
+            for t in self.state_dict().values():
+                buf = t.detach().cpu() if torch_dist.get_backend() == "gloo" else t.detach()
+                torch_dist.broadcast(buf, src=0)
+                if buf is not t:
+                    t.copy_(buf)
+
+    def _fit_loop(self, train: Source, val: Source | None, epochs: int, verbose: int, callbacks: Any,
+                  initial_epoch: int, validation_freq: int) -> Any:
+        """The epochs of :meth:`fit`: callbacks, training, validation; under torchrun the stop decision of rank 0
+        (``EarlyStopping``, ``TimeLimit``...) is sent to every rank at each epoch end."""
+        from odkit.callbacks import CallbackList, History
+        from odkit.models._distributed import broadcast_object
+
         if self._loss_fn is None:
             self.compile()
         self._make_optimizer()
@@ -200,10 +253,11 @@ class Model(WeightsAndFiles, nn.Module):
             self._next_epoch = epoch + 1
             self._report_epoch(epoch, epochs, epoch_logs, time.monotonic() - t0, verbose)
             cbs.on_epoch_end(epoch, epoch_logs)
+            if self._dist.active:
+                self.stop_training = bool(broadcast_object(bool(self.stop_training)))
             if self.stop_training:
                 break
         cbs.on_train_end(epoch_logs)
-        self._train_source = None
         self.history = history
         return history
 

@@ -32,7 +32,8 @@ from odkit.models._base import Model, resolve_device
 from odkit.models._compile import make_optimizer
 from odkit.models._data import images_to_tensor
 from odkit.models._detector_data import DetectionFeed, VerticalFlip, load_letterboxed
-from odkit.models._detector_steps import DetectorSteps
+from odkit.models._detector_steps import AMP_DTYPES, DetectorSteps
+from odkit.models._distributed import process_device
 from odkit.models._fcos import SIZES, FCOSNet, decode, fcos_loss
 from odkit.models._registry import register
 
@@ -167,7 +168,8 @@ class Detector(DetectorSteps, Model):
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: int = 1,
             callbacks: Sequence[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
             shuffle: bool = True, initial_epoch: int = 0, *, seed: int | None = None, device: str = "auto",
-            time_budget: float | None = None, validation_freq: int = 1) -> Any:
+            time_budget: float | None = None, validation_freq: int = 1, amp: str = "off",
+            channels_last: bool | None = None, workers: int = 0, sync_bn: bool = True) -> Any:
         """Train on a detection dataset (or a path ``odkit.io`` reads: its ``train`` split, and its ``val``
         split for validation when ``validation_data`` is None); see ``Model.fit`` for the Keras arguments.
 
@@ -179,7 +181,25 @@ class Detector(DetectorSteps, Model):
                 ``val_map`` (COCO, on the original images' pixels).
             seed: same seed, same weights (CPU): initial order, augmentation order, torch's RNG.
             time_budget: seconds the learning-rate schedule is fitted to (default: a ``TimeLimit`` callback's).
+            amp: ``"off"`` (float32), ``"bf16"`` or ``"fp16"``: the network under ``torch.autocast`` in that
+                dtype (the loss in float32); fp16 with a gradient scaler. bf16 works on the CPU too (slower
+                there than float32 on most CPUs); fp16 is for GPUs.
+            channels_last: weights and images channels-last in memory (faster convolutions on GPUs with tensor
+                cores); None: on CUDA only.
+            workers: 0: images decoded and augmented by two threads of this process (kept decoded in
+                memory); N: a ``DataLoader`` with N worker processes, with pinned memory on CUDA.
+            sync_bn: under torchrun, BatchNorm statistics over the global batch (every rank's images), so
+                that N processes train as one does on the global batch; False: each rank's own.
+
+        Under ``torchrun --nproc_per_node N`` (``WORLD_SIZE`` > 1) each of the N processes takes
+        ``batch_size`` images of every global batch of ``N x batch_size`` (gloo on the CPU, nccl on CUDA, one
+        GPU per process); validation is split by batch and its COCO evaluation merged, so the logs are the
+        global ones on every rank; only rank 0 runs the callbacks that write files and prints.
         """
+        if amp not in AMP_DTYPES:
+            raise ValueError(f"amp must be one of {list(AMP_DTYPES)}; got {amp!r}")
+        if int(workers) < 0:
+            raise ValueError(f"workers must be >= 0; got {workers}")
         if y is not None:
             raise ValueError("y must be None: a detection dataset yields its own targets")
         if validation_split:
@@ -193,18 +213,32 @@ class Detector(DetectorSteps, Model):
         self._fit_seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
         self._fit_batch = int(batch_size or self.config["batch_size"])
         self._fit_shuffle = shuffle
+        self._fit_epochs = max(0, epochs - initial_epoch)
+        self._fit_workers = int(workers)
+        self._sync_bn = bool(sync_bn)
         if validation_data is None and isinstance(x, (str, os.PathLike)):
             validation_data = self._val_from_path(x)
-        self.to(resolve_device(device))
+        dev = process_device(resolve_device(device))
+        self.to(dev)
         if self.optimizer is None:
             self.compile()  # Model.fit compiles only when no loss is set: the detector's defaults first
-        steps = -(-len(self._train_dataset(x).records) // self._fit_batch)
-        self._total_steps = max(1, (epochs - initial_epoch) * steps)
+        self._total_steps = 1  # set by _sources, once the ranks' shares are known
         # each fit starts its EMA from the weights the model holds when training starts (after a callback such
         # as BackupAndRestore may have loaded some), and from there on trains those weights
         self._train_state, self._ema, self._updates = None, None, 0
-        return super().fit(x, None, self._fit_batch, epochs, verbose, callbacks, 0.0, validation_data, shuffle,
-                           initial_epoch, seed=seed, device=device, validation_freq=validation_freq)
+        self._amp = amp
+        self._scaler = torch.amp.GradScaler(dev.type) if amp == "fp16" else None
+        self._channels_last = dev.type == "cuda" if channels_last is None else bool(channels_last)
+        if self._channels_last:
+            self.to(memory_format=torch.channels_last)
+        try:
+            return super().fit(x, None, self._fit_batch, epochs, verbose, callbacks, 0.0, validation_data, shuffle,
+                               initial_epoch, seed=seed, device=str(dev), validation_freq=validation_freq)
+        finally:
+            self._amp, self._scaler, self._channels_last = "off", None, False
+
+    def _supports_distributed(self) -> bool:
+        return True
 
     def _val_from_path(self, path: Any) -> Any:
         from odkit.io import read_annotations
@@ -245,12 +279,23 @@ class Detector(DetectorSteps, Model):
 
     def _sources(self, x: Any, y: Any, batch_size: int | None, validation_split: float, validation_data: Any,
                  shuffle: bool, seed: int | None) -> tuple[Any, Any]:
-        train = DetectionFeed(self._train_dataset(x), self._fit_batch, self._fit_shuffle, self._fit_seed)
+        from odkit.models._distributed import broadcast_object
+
+        info = self._dist
+        if info.active:  # every rank shuffles alike (a seed drawn at random differs per process)
+            self._fit_seed = int(broadcast_object(self._fit_seed))
+        pin = self.device.type == "cuda"
+        workers = getattr(self, "_fit_workers", 0)
+        train = DetectionFeed(self._train_dataset(x), self._fit_batch, self._fit_shuffle, self._fit_seed,
+                              workers=workers, pin_memory=pin, dist=info, shard="image")
         self._train_ds_cache = None
+        self._total_steps = max(1, getattr(self, "_fit_epochs", 1) * train.steps())
         train.peek_images = lambda: np.zeros((1, *self.image_hw, 3), np.uint8)  # type: ignore[attr-defined]
         val = None
         if validation_data is not None:
-            val = DetectionFeed(self._as_dataset(validation_data, "val", False), self._fit_batch, False, 0)
+            # under torchrun: whole batches of the global size round robin, each the batch one process sees
+            val = DetectionFeed(self._as_dataset(validation_data, "val", False), self._fit_batch * info.world_size,
+                                False, 0, workers=workers, pin_memory=pin, dist=info, shard="batch")
         return train, val
 
     # ---- evaluation --------------------------------------------------------------------------
@@ -270,9 +315,12 @@ class Detector(DetectorSteps, Model):
         totals: dict[str, float] = {}
         count = 0
         for images, targets in source.iter_epoch(0):
-            x = images_to_tensor(images, self.device)
+            x = self._input_images(images)
             self.eval()
-            outputs = self(x)
+            with self._autocast():
+                outputs = self(x)
+            if getattr(self, "_amp", "off") != "off":
+                outputs = tuple(o.float() for o in outputs)
             hw = (int(x.shape[2]), int(x.shape[3]))
             losses = self.compute_loss(outputs, targets, hw)
             for k, v in losses.items():
@@ -292,12 +340,28 @@ class Detector(DetectorSteps, Model):
                 gts.append(gt)
                 ids.append(target["image_id"])
             evaluator.update(preds, gts, ids)
+        if getattr(source, "dist", None) is not None and source.dist.active:
+            evaluator, totals, count = self._merge_ranks(evaluator, totals, count, ds)
         if count == 0:
             raise ValueError("the evaluation data gave no image")
         result = evaluator.compute()
         logs = {k: v / count for k, v in totals.items()}
         logs.update(map50=float(result.map50), map=float(result.map))
         return logs
+
+    def _merge_ranks(self, evaluator: Any, totals: dict[str, float], count: int, ds: Any
+                     ) -> tuple[Any, dict[str, float], int]:
+        """Every rank's evaluator states merged (``COCOEvaluator.merge``: the numbers of one evaluator that saw
+        every image) and the loss sums and image counts summed, on every rank."""
+        from odkit.eval import COCOEvaluator
+        from odkit.models._distributed import all_gather_object, all_reduce_sum
+
+        merged = COCOEvaluator(class_ids=list(ds.category_ids), class_names=list(ds.class_names))
+        for state in all_gather_object(evaluator.state_dict()):
+            merged.merge(state)
+        keys = list(_LOSS_KEYS)
+        sums = all_reduce_sum([float(count), *(totals.get(k, 0.0) for k in keys)], self.device)
+        return merged, dict(zip(keys, sums[1:])), round(sums[0])
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False, *, device: str | None = None) -> Any:

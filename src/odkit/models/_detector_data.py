@@ -12,6 +12,7 @@ import numpy as np
 
 from odkit.data import Compose, DetectionDataset, LetterboxInfo, letterbox
 from odkit.data._parallel import ordered_map
+from odkit.models._distributed import SINGLE, DistInfo, shard_batches
 
 #: Keep decoded training images in memory up to this many bytes (BCCD's 205 train images: 190 MB).
 CACHE_BYTES = 2 * 1024**3
@@ -51,21 +52,45 @@ class DetectionFeed:
         batch_size: images per batch.
         shuffle: a new order each epoch, from ``seed`` and the epoch.
         seed: seed of the order.
+        workers: 0: two threads in this process decode and transform (decoded images cached); N > 0: a torch
+            ``DataLoader`` with N worker processes (no cache across epochs; images come as a uint8 tensor).
+        pin_memory: the ``DataLoader``'s (page-locked batches for a faster copy to a GPU); with workers only.
+        dist: this process's rank and world size; several ranks each get their share (see :attr:`shard`).
+        shard: how ranks share an epoch: ``"image"``: each global batch of ``batch_size x world_size``
+            images is split between the ranks (training: the same global batches as one process with that
+            batch); ``"batch"``: whole batches of ``batch_size`` go round robin (evaluation: each batch is
+            the one a single process would see).
     """
 
-    def __init__(self, ds: DetectionDataset, batch_size: int, shuffle: bool, seed: int) -> None:
+    def __init__(self, ds: DetectionDataset, batch_size: int, shuffle: bool, seed: int, *, workers: int = 0,
+                 pin_memory: bool = False, dist: DistInfo = SINGLE, shard: str = "image") -> None:
+        if shard not in ("image", "batch"):
+            raise ValueError(f"shard must be 'image' or 'batch'; got {shard!r}")
+        if int(workers) < 0:
+            raise ValueError(f"workers must be >= 0; got {workers}")
         self.ds = ds
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = int(seed)
+        self.workers = int(workers)
+        self.pin_memory = bool(pin_memory)
+        self.dist = dist
+        self.shard = shard
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._cached_bytes = 0
 
     def __len__(self) -> int:
-        return -(-len(self.ds.records) // self.batch_size)
+        return len(self._batches(np.arange(len(self.ds.records))))
 
     def steps(self) -> int:
         return len(self)
+
+    def _batches(self, order: np.ndarray) -> list[list[int]]:
+        """This rank's batches of dataset indices for one epoch in ``order``."""
+        if not self.dist.active or self.shard == "image":
+            return shard_batches([int(i) for i in order], self.batch_size, self.dist)
+        every = shard_batches([int(i) for i in order], self.batch_size, SINGLE)
+        return every[self.dist.rank::self.dist.world_size]
 
     def _raw(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         hit = self._cache.get(index)
@@ -95,18 +120,46 @@ class DetectionFeed:
                        "image_id": record.id, "source_hw": (int(source_hw[0]), int(source_hw[1])),
                        "image_hw": (int(image.shape[0]), int(image.shape[1]))}
 
-    def iter_epoch(self, epoch: int) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
+    def iter_epoch(self, epoch: int) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
         n = len(self.ds.records)
         order = (np.random.default_rng([self.seed, int(epoch)]).permutation(n) if self.shuffle else np.arange(n))
+        batches = self._batches(order)
+        if self.workers > 0:
+            yield from self._loader(batches, epoch)
+            return
+        sizes = iter([len(b) for b in batches])
+        flat = [i for b in batches for i in b]
         batch: list[tuple[np.ndarray, dict[str, Any]]] = []
+        size = next(sizes, 0)
         workers = 2 if (os.cpu_count() or 1) > 1 else 1
-        for item in ordered_map(lambda i: self.sample(int(i), epoch), order, workers, 2 * self.batch_size):
+        for item in ordered_map(lambda i: self.sample(int(i), epoch), flat, workers, 2 * self.batch_size):
             batch.append(item)
-            if len(batch) == self.batch_size:
+            if len(batch) == size:
                 yield _stack(batch)
                 batch = []
-        if batch:
-            yield _stack(batch)
+                size = next(sizes, 0)
+
+    def _loader(self, batches: list[list[int]], epoch: int) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+        """The batches through a torch ``DataLoader`` with worker processes."""
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+
+        feed = self
+
+        class _Epoch(Dataset):  # type: ignore[type-arg]
+            def __len__(self) -> int:
+                return len(feed.ds.records)
+
+            def __getitem__(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
+                return feed.sample(int(index), epoch)
+
+        def collate(items: list[tuple[np.ndarray, dict[str, Any]]]) -> tuple[Any, list[dict[str, Any]]]:
+            images, targets = _stack(items)
+            return torch.from_numpy(images), targets
+
+        loader = DataLoader(_Epoch(), batch_sampler=batches, num_workers=self.workers, collate_fn=collate,
+                            pin_memory=self.pin_memory)
+        yield from loader
 
 
 def _stack(batch: Sequence[tuple[np.ndarray, dict[str, Any]]]) -> tuple[np.ndarray, list[dict[str, Any]]]:

@@ -48,7 +48,11 @@ class RunLogger(Callback):
         out_dir: the run folder (``results.csv`` and the PNG plots go there).
         remember: callbacks whose state the earlier rows restore (``ModelCheckpoint``, ``EarlyStopping``).
         plots: draw ``losses.png`` / ``metrics.png`` / ``lr.png`` after each epoch.
+
+    In a distributed ``fit`` only rank 0 runs it (``rank_zero_only``): one ``results.csv``.
     """
+
+    rank_zero_only = True
 
     def __init__(self, out_dir: str | os.PathLike[str], remember: list[Callback] | None = None,
                  plots: bool = True) -> None:

@@ -15,6 +15,11 @@ Ctrl-C leaves the run resumable: ``train_run(resume=out_dir)`` (``odkit train --
 last finished epoch with the same weights, optimizer, schedule, EMA and RNG state, so an epoch-bounded run
 ends with the weights of an uninterrupted one. A run bounded by ``minutes`` resumes approximately (its
 learning-rate schedule follows the clock).
+
+Under ``torchrun --nproc_per_node N -m odkit train ...`` the N processes train one model together (see
+``odkit.models._distributed``; ``batch`` is per process, the global batch N times it): rank 0 picks the run
+folder and writes everything in it (args, checkpoints, backup, results, plots, the final validation); the
+other ranks train and return a ``TrainRun`` without metrics.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ class TrainRun:
 class SaveLast(Callback):
     """Saves the model to ``path`` at each epoch end, with the epoch and its logs in the file's training
     summary (``weights/last.odk``)."""
+
+    rank_zero_only = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
@@ -164,7 +171,7 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
               minutes: float | None = None, imgsz: int | None = None, batch: int | None = None,
               patience: int | None = None, device: str = "auto", seed: int = 0,
               out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-              monitor: str | None = None, verbose: int = 1) -> TrainRun:
+              monitor: str | None = None, verbose: int = 1, amp: str = "off", workers: int = 0) -> TrainRun:
     """Train into a run folder (module docstring) and validate the best model; returns what was written.
 
     Args:
@@ -185,8 +192,28 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
         monitor: the logged value that picks ``best.odk`` and drives early stopping (``val_map``, ``val_map50``,
             ``val_loss``, ``val_accuracy``...).
         verbose: 0 quiet, 1 progress bars, 2 one line per epoch.
+        amp: detectors: ``off``, ``bf16`` or ``fp16`` autocast (see ``Detector.fit``).
+        workers: detectors: data-loading worker processes (0: threads in the training process).
     """
+    from odkit.models import _distributed as dist
+    from odkit.models._base import resolve_device
+
+    info, _, created = dist.init_from_env(resolve_device(device))
+    try:
+        return _train_run(data, model=model, epochs=epochs, minutes=minutes, imgsz=imgsz, batch=batch,
+                          patience=patience, device=device, seed=seed, out=out, resume=resume, monitor=monitor,
+                          verbose=verbose if info.is_main else 0, amp=amp, workers=workers, info=info)
+    finally:
+        if created:  # no barrier: rank 0 validates alone after training, the others need not wait for it
+            dist.shutdown(barrier=False)
+
+
+def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, imgsz: int | None, batch: int | None,
+               patience: int | None, device: str, seed: int, out: Any, resume: Any, monitor: str | None,
+               verbose: int, amp: str, workers: int, info: Any) -> TrainRun:
+    """:func:`train_run` in one process of ``info.world_size`` (rank 0 writes)."""
     from odkit.callbacks import BackupAndRestore, EarlyStopping, ModelCheckpoint, TimeLimit
+    from odkit.models._distributed import broadcast_object
 
     say = print if verbose else (lambda *a, **k: None)
     if resume is not None:
@@ -197,14 +224,16 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
         if data is None:
             raise OdkitError("train_run needs data (or resume=)")
         args = {"data": str(data), "model": str(model), "epochs": int(epochs), "minutes": minutes, "imgsz": imgsz,
-                "batch": batch, "patience": patience, "device": device, "seed": int(seed), "monitor": monitor}
+                "batch": batch, "patience": patience, "device": device, "seed": int(seed), "monitor": monitor,
+                "amp": amp, "workers": int(workers)}
         _check_args(args)
-        out_dir = new_run_dir("train", out)
+        # one run folder: rank 0 makes it, the others are told its path
+        out_dir = Path(broadcast_object(str(new_run_dir("train", out)) if info.is_main else None))
     import odkit
 
     data_path = Path(args["data"])
     task = "classify" if is_class_folder_tree(data_path) else "detect"
-    if resume is None:
+    if resume is None and info.is_main:
         (out_dir / "args.yaml").write_text(yaml.safe_dump({**args, "task": task, "odkit": odkit.__version__},
                                                           sort_keys=False), encoding="utf-8")
     seed, imgsz, batch = int(args["seed"]), args["imgsz"], args["batch"]
@@ -240,11 +269,16 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
             train_ds = detection_dataset(splits.dataset, split=splits.train_split, drop_degenerate=True)
             val_ds = detection_dataset(splits.dataset, split=splits.val_split, drop_degenerate=True)
             net.fit(train_ds, validation_data=val_ds, epochs=int(args["epochs"]), callbacks=callbacks, seed=seed,
-                    device=args["device"], verbose=verbose, batch_size=batch)
+                    device=args["device"], verbose=verbose, batch_size=batch, amp=args.get("amp", "off"),
+                    workers=int(args.get("workers", 0)))
     except KeyboardInterrupt:
+        if not info.is_main:
+            raise
         print(f"\ninterrupted: the last finished epoch is backed up; continue with: odkit train --resume {out_dir}",
               file=sys.stderr)
         raise
+    if not info.is_main:  # rank 0 validates and reports
+        return TrainRun(out_dir, task, best_path, last_path, 0, None)
     rows = logger.rows
     say(f"trained {len(rows)} epoch(s) in {time.monotonic() - t0:.0f}s; best {monitor} "
         f"{checkpoint.best if checkpoint.best is not None else float('nan'):.4f}")
@@ -281,5 +315,9 @@ def _check_args(args: dict[str, Any]) -> None:
         raise ValueError(f"batch must be >= 1; got {args['batch']}")
     if args["patience"] is not None and args["patience"] < 0:
         raise ValueError(f"patience must be >= 0; got {args['patience']}")
+    if args.get("amp", "off") not in ("off", "bf16", "fp16"):
+        raise ValueError(f"amp must be 'off', 'bf16' or 'fp16'; got {args['amp']!r}")
+    if int(args.get("workers", 0)) < 0:
+        raise ValueError(f"workers must be >= 0; got {args['workers']}")
     if not Path(args["data"]).exists():
         raise OdkitError(f"{args['data']}: no such file or folder")
