@@ -95,11 +95,12 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def classifier() -> Any:
-    """The classifier fitted 2 epochs on generated 28 x 28 grayscale digits 0, 1, 2 (the tree's classes)."""
+    """The classifier fitted 2 epochs on generated 28 x 28 digits 0, 1, 2 (the tree's classes), as RGB (what
+    ``odkit val`` reads a class-folder tree as)."""
     torch.set_num_threads(1)
     x, y = make_digits(600, seed=1)
     keep = y < 3
-    x, y = x[keep], y[keep]
+    x, y = np.repeat(x[keep][..., None], 3, axis=-1), y[keep]
     model = odkit.models.build("classifier", num_classes=3, class_names=["0", "1", "2"], seed=0)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=2, batch_size=32, verbose=0, seed=0)

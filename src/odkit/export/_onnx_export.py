@@ -101,6 +101,47 @@ class _ClassifierGraph(nn.Module):
         return out
 
 
+class _FixedAdaptiveAvgPool(nn.Module):
+    """``nn.AdaptiveAvgPool2d`` for one input size, as two matrix products (the TorchScript exporter refuses
+    adaptive pooling whose output size does not divide the input's: the classifier's 7 -> 3)."""
+
+    def __init__(self, input_hw: tuple[int, int], output_hw: tuple[int, int]) -> None:
+        super().__init__()
+        self.register_buffer("rows", _pool_matrix(input_hw[0], output_hw[0]))  # (h_out, H)
+        self.register_buffer("cols", _pool_matrix(input_hw[1], output_hw[1]).T.contiguous())  # (W, w_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(torch.matmul(self.rows, x), self.cols)  # (B, C, h_out, w_out)
+
+
+def _pool_matrix(size: int, out: int) -> torch.Tensor:
+    """(out, size) averaging weights of adaptive pooling: bin i spans [floor(i*size/out), ceil((i+1)*size/out))."""
+    m = torch.zeros(out, size)
+    for i in range(out):
+        lo, hi = (i * size) // out, -(-(i + 1) * size // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def _fix_adaptive_pools(net: nn.Module, example: torch.Tensor) -> None:
+    """Replace, in ``net`` (a copy), each ``AdaptiveAvgPool2d`` by its matrix form for the input it gets from
+    ``example``."""
+    seen: dict[str, tuple[int, int]] = {}
+    pools = {name: m for name, m in net.named_modules() if isinstance(m, nn.AdaptiveAvgPool2d)}
+    hooks = [m.register_forward_hook(lambda mod, args, out, name=name: seen.__setitem__(
+        name, (int(args[0].shape[-2]), int(args[0].shape[-1])))) for name, m in pools.items()]
+    with torch.no_grad():
+        net(example)
+    for h in hooks:
+        h.remove()
+    for name, pool in pools.items():
+        size = pool.output_size
+        out_hw = (size, size) if isinstance(size, int) else tuple(size)
+        if name in seen and None not in out_hw:
+            parent = net.get_submodule(name.rpartition(".")[0]) if "." in name else net
+            setattr(parent, name.rpartition(".")[2], _FixedAdaptiveAvgPool(seen[name], out_hw))  # type: ignore
+
+
 def _check_opset(opset: Any) -> int:
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset must be an integer in {MIN_OPSET}..{MAX_OPSET}; got {opset!r}")
@@ -175,6 +216,7 @@ def export_onnx(model: Any, path: str | os.PathLike[str], *, image_hw: Sequence[
         channels = int(model.input_info.get("channels") or model.config["in_channels"])
         activation = None if model.outputs == "probabilities" else (
             "sigmoid" if int(model.config["num_classes"]) == 1 else "softmax")
+        _fix_adaptive_pools(net, torch.full((1, channels, *hw), 114.0))
         wrapper, outputs = _ClassifierGraph(net, activation), ["probabilities"]
         preprocess = {"resize": "bilinear", "color_mode": model.input_info.get("color_mode", "rgb"),
                       "scale": "0..255 (files; arrays as given)", "layout": "NCHW", "dtype": "float32"}
