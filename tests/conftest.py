@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+# the headless browser (one playwright per process: a second sync_playwright in a process fails), for any test
+from tests._browser import browser_page as browser_page
+from tests._browser import chromium_browser as chromium_browser
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATASETS = SHARED / "datasets"
 

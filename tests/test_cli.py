@@ -39,10 +39,11 @@ def test_demo_runs_and_writes_outputs(tmp_path: Path) -> None:
     assert written, "the demo wrote nothing"
 
 
-def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
-    script = "import sys; sys.argv = ['odkit', 'demo', '--out', sys.argv[1]]; from odkit.cli.main import main; main()"
+def test_closed_pipe_is_quiet(datasets_dir: Path) -> None:
+    script = "import sys; sys.argv = ['odkit', 'check', sys.argv[1]]; from odkit.cli.main import main; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", script, str(datasets_dir / "bccd" / "BCCD")], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE
     )
     assert proc.stdout is not None
     proc.stdout.readline()

@@ -1,4 +1,4 @@
-"""Fixtures of the report tests: a small simulated evaluation, and the browser of tests/_browser.py."""
+"""Fixtures of the report tests: a small simulated evaluation (the browser fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from odkit.boxes import Detections
 from odkit.eval import COCOEvaluator
 from odkit.ops import batched_nms
 from odkit.synthetic import SHAPE_CLASSES, SyntheticImage, make_shapes_dataset
-from tests._browser import browser_page as browser_page
-from tests._browser import chromium_browser as chromium_browser
 from tests._simulated import simulate_detector
 
 
