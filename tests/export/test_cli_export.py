@@ -117,3 +117,15 @@ def test_predict_and_val_reject_a_foreign_onnx_file(tmp_path: Path, shapes: Path
     assert "junk.onnx: onnxruntime cannot load it" in capsys.readouterr().err
     assert main(["val", str(tmp_path / "junk.onnx"), str(shapes), "--out", str(tmp_path / "v")]) == 1
     assert "junk.onnx: onnxruntime cannot load it" in capsys.readouterr().err
+
+
+def test_the_parsers_constants_are_the_librarys() -> None:
+    import odkit.export
+    from odkit.cli import _export
+
+    assert _export.FORMATS == odkit.export.FORMATS
+    assert (_export.MIN_OPSET, _export.MAX_OPSET, _export.DEFAULT_OPSET) == (
+        odkit.export.MIN_OPSET, odkit.export.MAX_OPSET, odkit.export.DEFAULT_OPSET)
+    from torch.onnx import _constants
+
+    assert odkit.export.MAX_OPSET <= _constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
