@@ -83,6 +83,8 @@ class OnnxModel:
 class OnnxDetector(OnnxModel):
     """A detector export: ``predict`` gives what ``Detector.predict`` gives (boxes xyxy in original pixels)."""
 
+    task = "detect"
+
     def __init__(self, path: Path, session: Any, info: OnnxInfo, threads: int | None) -> None:
         super().__init__(path, session, info, threads)
         self.input_info.update(channels=3, color_mode="rgb", resize="letterbox", fill=114, scale="0..255")
@@ -95,8 +97,6 @@ class OnnxDetector(OnnxModel):
         from odkit.models._detector import Detector
 
         return Detector
-
-    task = "detect"
 
     def predict(self, x: Any, batch_size: int | None = 8, verbose: int = 0, *, conf: float = 0.25, iou: float = 0.5,
                 max_det: int = 100, device: str | None = None, stream: bool = False
