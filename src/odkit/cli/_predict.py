@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     from odkit.errors import CheckpointError
     from odkit.export import load_any_model
     from odkit.models._base import resolve_device
-    from odkit.models._detector import Detector
     from odkit.models._sources import resolve_source
     from odkit.runs._folders import new_run_dir
     from odkit.runs._predict import predict_run
@@ -58,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.model.is_file():
         raise CheckpointError(f"{args.model}: no such model file")
     model = load_any_model(args.model)
-    if not isinstance(model, Detector):
-        if getattr(model, "name", "") == "localizer":
+    if getattr(model, "task", None) != "detect":
+        if getattr(model, "task", None) == "localize":
             raise CheckpointError(f"{args.model}: a localizer model; odkit predict takes a detector or a classifier")
         if args.save_txt or args.save_json:
             raise UsageError(f"--save-txt and --save-json write boxes; {args.model} is a {model.name} model")

@@ -89,15 +89,6 @@ class OnnxDetector(OnnxModel):
         super().__init__(path, session, info, threads)
         self.input_info.update(channels=3, color_mode="rgb", resize="letterbox", fill=114, scale="0..255")
 
-    # ``predict_run`` and ``odkit predict`` tell a detector from a classifier with ``isinstance(model, Detector)``:
-    # this makes that hold for an ONNX detector (the check Python's isinstance falls back to, as unittest.mock's
-    # spec does). ``type(model)`` stays OnnxDetector. To drop once those checks test ``model.task == "detect"``.
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        from odkit.models._detector import Detector
-
-        return Detector
-
     def predict(self, x: Any, batch_size: int | None = 8, verbose: int = 0, *, conf: float = 0.25, iou: float = 0.5,
                 max_det: int = 100, device: str | None = None, stream: bool = False
                 ) -> list[Detections] | Iterator[Detections]:

@@ -51,6 +51,8 @@ class Model(WeightsAndFiles, nn.Module):
     """
 
     name = "module"
+    #: what the outputs are: "classify" (class probabilities per image), "detect" (boxes), "localize" (one box)
+    task = "classify"
 
     def __init__(self, module: nn.Module | None = None, *, class_names: Sequence[str] | None = None,
                  outputs: str = "logits") -> None:

@@ -69,6 +69,7 @@ class Detector(DetectorSteps, Model):
     """
 
     size = "s"
+    task = "detect"
 
     def __init__(self, num_classes: int, class_names: Sequence[str] | None = None,
                  image_hw: Sequence[int] | None = None, imgsz: int | Sequence[int] | None = None,

@@ -49,6 +49,7 @@ class Localizer(Model):
     """
 
     name = "localizer"
+    task = "localize"
 
     def __init__(self, num_classes: int, class_names: Sequence[str] | None = None,
                  widths: Sequence[int] = (16, 32, 64, 96), box_weight: float = 5.0, in_channels: int | None = None,

@@ -95,7 +95,6 @@ def predict_run(model: Any, source: Any, out_dir: str | os.PathLike[str], *, con
         ValueError: bad arguments, or a model that is neither a detector nor a classifier.
     """
     from odkit.models._base import resolve_device
-    from odkit.models._detector import Detector
     from odkit.models._sources import chunks, resolve_source
 
     if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
@@ -103,8 +102,8 @@ def predict_run(model: Any, source: Any, out_dir: str | os.PathLike[str], *, con
     if max_det < 1 or batch_size < 1 or (line_width is not None and line_width < 1):
         raise ValueError(f"max_det, batch_size and line_width must be >= 1; got max_det={max_det}, "
                          f"batch_size={batch_size}, line_width={line_width}")
-    is_detector = isinstance(model, Detector)
-    if not is_detector and getattr(model, "name", "") == "localizer":
+    is_detector = getattr(model, "task", None) == "detect"
+    if getattr(model, "task", None) == "localize":
         raise ValueError("predict_run takes a detector or a classifier; got a localizer (one box per image: "
                          "use model.predict)")
     if (save_txt or save_json) and not is_detector:
