@@ -175,3 +175,19 @@ def test_val_with_classes_the_model_does_not_know(trained: Path, tmp_path: Path,
                  str(tmp_path / "v")])
     assert code == 1
     assert "the model's classes" in capsys.readouterr().err
+
+
+def test_val_reads_class_folders_in_the_models_color_mode(tmp_path: Path) -> None:
+    """A classifier trained on grayscale images (the course's MNIST way) is validated on grayscale images."""
+    import odkit
+    from odkit.data import image_dataset_from_directory
+
+    tree = write_digit_folders(tmp_path / "digits", n=30)
+    train, val = image_dataset_from_directory(tree, color_mode="grayscale", image_size=(28, 28), seed=0,
+                                              validation_split=0.2, subset="both", verbose=False)
+    model = odkit.models.build("classifier", num_classes=3, class_names=train.class_names, seed=0)
+    model.compile(optimizer="adam", metrics=["accuracy"])
+    model.fit(train, validation_data=val, epochs=1, verbose=0)
+    model.save(tmp_path / "gray.odk")
+    assert main(["val", str(tmp_path / "gray.odk"), str(tree), "--out", str(tmp_path / "v")]) == 0
+    assert json.loads((tmp_path / "v" / "metrics.json").read_text())["images"] == 6

@@ -11,7 +11,8 @@ from odkit.cli._common import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="a model file (.odk) written by model.save / odkit train")
+    parser.add_argument("model", type=Path,
+                        help="a model file: .odk (model.save / odkit train) or .onnx (odkit export)")
     parser.add_argument("source", nargs="+", help="an image, a folder of images, a glob ('imgs/*.jpg', quoted; ** "
                         "is recursive), a list file (.txt, one path per line), a video (.mp4 .avi .mov .mkv .webm "
                         ".m4v), or a dataset odkit reads (annotation file or dataset folder: its image ids go into "

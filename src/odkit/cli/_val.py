@@ -9,7 +9,8 @@ from odkit.cli._common import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a saved model (.odk), e.g. runs/train-1/weights/best.odk")
+    parser.add_argument("model", help="a saved model (.odk, or .onnx from odkit export), e.g. "
+                        "runs/train-1/weights/best.odk")
     parser.add_argument("data", help="the dataset (any format odkit.io reads, or a class-folder tree)")
     parser.add_argument("--split", default=None, help="split to score (default: val; made as odkit train made it "
                         "when the dataset has none)")

@@ -151,11 +151,13 @@ def _build_model(task: str, model: str, class_names: list[str], imgsz: int | Non
         raise OdkitError(f"{model}: {exc}") from exc
 
 
-def _classification_data(data: Path, imgsz: int, batch: int, seed: int) -> tuple[Any, Any, str]:
+def _classification_data(data: Path, imgsz: int, batch: int, seed: int, color_mode: str = "rgb"
+                         ) -> tuple[Any, Any, str]:
     from odkit.data import image_dataset_from_directory
     from odkit.runs._data import SPLIT_SEED, VAL_FRACTION
 
-    kw = {"image_size": (imgsz, imgsz), "batch_size": batch, "label_mode": "int", "verbose": False}
+    kw = {"image_size": (imgsz, imgsz), "batch_size": batch, "label_mode": "int", "color_mode": color_mode,
+          "verbose": False}
     val_dir = next((data / n for n in ("val", "valid", "validation") if (data / n).is_dir()), None)
     if (data / "train").is_dir() and val_dir is not None:
         train = image_dataset_from_directory(data / "train", seed=seed, **kw)

@@ -196,7 +196,8 @@ def val_run(model: str | os.PathLike[str], data: str | os.PathLike[str], *, spli
         net.to(resolve_device(device))
     if is_class_folder_tree(data):
         hw = net.input_info.get("image_hw") or [CLASSIFIER_IMGSZ, CLASSIFIER_IMGSZ]
-        _, val_data, note = _classification_data(Path(data), int(hw[0]), 32, 0)
+        mode = "grayscale" if net.input_info.get("channels") == 1 else "rgb"
+        _, val_data, note = _classification_data(Path(data), int(hw[0]), 32, 0, color_mode=mode)
         if note and verbose:
             print(note)
         out_dir = new_run_dir("val", out)
