@@ -31,9 +31,9 @@ AMP_DTYPES: dict[str, torch.dtype | None] = {"off": None, "bf16": torch.bfloat16
 def loss_normalizers(targets: Any, image_hw: tuple[int, int], radius: float, device: torch.device
                      ) -> tuple[float, float]:
     """``(positives, centerness-target sum)`` of a batch: the normalizers ``fcos_loss`` divides by (before its
-    clamps), recomputed from the targets alone so that ranks can sum them (the same assignment and target
-    formulas as :func:`odkit.models._fcos.fcos_loss`; ``tests/distributed`` checks they agree)."""
-    from odkit.models._fcos import assign_targets, make_points
+    clamps), recomputed from the targets alone so that ranks can sum them (the assignment and centerness target
+    of :func:`odkit.models._fcos.fcos_loss`; ``tests/distributed`` checks they agree)."""
+    from odkit.models._fcos import assign_targets, centerness_targets, make_points
 
     points, strides, levels = make_points(image_hw, device)
     num_pos, ctr_sum = 0.0, 0.0
@@ -45,11 +45,7 @@ def loss_normalizers(targets: Any, image_hw: tuple[int, int], radius: float, dev
             pos = assigned >= 0
             if not bool(pos.any()):
                 continue
-            pts, tgt = points[pos], tgt[pos]
-            t_ltrb = torch.cat([pts - tgt[:, :2], tgt[:, 2:] - pts], 1)
-            lr, tb = t_ltrb[:, 0::2], t_ltrb[:, 1::2]
-            ctr_t = torch.sqrt((lr.min(1).values / lr.max(1).values).clamp(min=0)
-                               * (tb.min(1).values / tb.max(1).values).clamp(min=0))
+            ctr_t = centerness_targets(points[pos], tgt[pos])
             num_pos += float(pos.sum())
             ctr_sum += float(ctr_t.sum())
     return num_pos, ctr_sum

@@ -219,6 +219,15 @@ def _giou_loss(pred_xyxy: torch.Tensor, target_xyxy: torch.Tensor) -> torch.Tens
     return 1 - (iou - (enclose_area - union) / enclose_area)
 
 
+def centerness_targets(points_xy: torch.Tensor, boxes_xyxy: torch.Tensor) -> torch.Tensor:
+    """FCOS' centerness target ``sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b))`` of points (N, 2) inside
+    their assigned boxes (N, 4) xyxy, as (N,); 0 on a box's edge, 1 at its centre."""
+    t_ltrb = torch.cat([points_xy - boxes_xyxy[:, :2], boxes_xyxy[:, 2:] - points_xy], 1)  # (N, 4)
+    lr, tb = t_ltrb[:, 0::2], t_ltrb[:, 1::2]
+    return torch.sqrt((lr.min(1).values / lr.max(1).values).clamp(min=0)
+                      * (tb.min(1).values / tb.max(1).values).clamp(min=0))
+
+
 def fcos_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: Sequence[dict[str, torch.Tensor]],
               image_hw: tuple[int, int], radius: float = 1.5, alpha: float = 0.25, gamma: float = 2.0
               ) -> dict[str, torch.Tensor]:
@@ -253,10 +262,7 @@ def fcos_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets:
         return {"loss": cls_loss + zero, "cls_loss": cls_loss, "box_loss": zero, "ctr_loss": zero}
     pts = points[None].expand(cls.shape[0], -1, -1)[pos]  # (N, 2)
     tgt = boxes[pos]
-    t_ltrb = torch.cat([pts - tgt[:, :2], tgt[:, 2:] - pts], 1)  # (N, 4)
-    lr, tb = t_ltrb[:, 0::2], t_ltrb[:, 1::2]
-    ctr_t = torch.sqrt((lr.min(1).values / lr.max(1).values).clamp(min=0)
-                       * (tb.min(1).values / tb.max(1).values).clamp(min=0))
+    ctr_t = centerness_targets(pts, tgt)
     box_loss = (_giou_loss(_ltrb_to_xyxy(pts, ltrb[pos]), tgt) * ctr_t).sum() / ctr_t.sum().clamp(min=1e-6)
     ctr_loss = F.binary_cross_entropy_with_logits(ctr[pos], ctr_t, reduction="sum") / num_pos
     return {"loss": cls_loss + box_loss + ctr_loss, "cls_loss": cls_loss, "box_loss": box_loss, "ctr_loss": ctr_loss}
