@@ -13,7 +13,7 @@ against the val split's ground truth.
 The shapes run generates ``odkit.synthetic.write_scenes_dataset`` in a temporary folder (by default the demo's
 task: 400 train and 100 held-out val images of 160 x 160, 4 classes (circle, square, triangle, cross), sides
 20-80 px, up to 6 per image, box IoU up to 0.3, textured backgrounds), trains ``detector-n`` (batch 4, learning
-rate 1e-2) with per-epoch validation, ``EarlyStopping(val_map50, patience, restore_best_weights)`` and
+rate 6e-3) with per-epoch validation, ``EarlyStopping(val_map50, patience, restore_best_weights)`` and
 ``TimeLimit(seconds)`` as the demo does (``--epochs`` caps the epochs and ends the schedule there, so that a
 loaded machine can measure the curve by epochs), then scores ``model.predict(val, conf=0.001)`` with
 ``odkit.eval``. Prints one JSON object per measurement.
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, default=160, help="shapes: image side, generated and trained")
     parser.add_argument("--train-images", type=int, default=400, help="shapes")
     parser.add_argument("--val-images", type=int, default=100, help="shapes")
-    parser.add_argument("--lr", type=float, default=1e-2, help="shapes: learning rate")
+    parser.add_argument("--lr", type=float, default=6e-3, help="shapes: learning rate")
     parser.add_argument("--patience", type=int, default=5, help="shapes: EarlyStopping patience, epochs")
     parser.add_argument("--data-seed", type=int, default=0, help="shapes: the dataset's seed")
     parser.add_argument("--classes", nargs="+", default=["circle", "square", "triangle", "cross"],
