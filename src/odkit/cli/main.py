@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "val": ("odkit.cli._val", "evaluate a trained model on a dataset split: metrics, plots and report.html"),
     "predict": ("odkit.cli._predict", "predict boxes on images, folders, globs, list files or videos"),
     "export": ("odkit.cli._export", "export a trained detector or classifier to ONNX (predict and val run it)"),
+    "label": ("odkit.cli._label", "draw, move, resize, delete and relabel boxes in a local page, saved in place"),
     "demo": ("odkit.cli._demo", "generate a dataset, train the default detector, evaluate, predict and report"),
 }
 

@@ -1,0 +1,397 @@
+"""The dataset behind ``odkit label``: per-image boxes as JSON, and saves back into the dataset's own files.
+
+Boxes travel as ``{"x0", "y0", "x1", "y1", "cls", "src", "difficult", "truncated", "iscrowd"}``: absolute
+continuous xyxy pixels (odkit's convention), ``cls`` a class name, ``src`` the index of the object it was
+loaded as (None for a new box) so that per-object fields the page does not show survive a save.
+
+Every save is checked against a version (the SHA-256 of the annotation file when it was loaded; ``"absent"``
+for a file not yet written): a file changed on disk since is never overwritten (``Conflict``). Per-image
+formats (VOC, YOLO, LabelMe) rewrite only that image's file; single-file formats (COCO, CSV, CVAT) rewrite
+their one file. Each write goes to a temporary file in the same folder and is moved over with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from odkit.boxes import GroundTruth
+from odkit.io import Category, Dataset, check_dataset, label_path
+from odkit.io._common import WriteReport
+from odkit.io._voc import voc_xml
+
+PER_IMAGE = ("voc", "yolo", "labelme")
+SINGLE_FILE = ("coco", "csv", "cvat")
+
+
+class LabelError(Exception):
+    """A request the store refuses; ``status`` is the HTTP status to answer with."""
+
+    status = 422
+
+
+class Conflict(LabelError):
+    """The annotation file changed on disk since the page loaded it."""
+
+    status = 409
+
+
+class NotFound(LabelError):
+    status = 404
+
+
+class Forbidden(LabelError):
+    status = 403
+
+
+def file_version(path: Path) -> str:
+    """SHA-256 of the file's bytes; ``"absent"`` when there is no file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "absent"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    A crash (or an error) at any point leaves the old file or the new one, never a torn one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+class LabelStore:
+    """One dataset opened for labelling; thread-safe (one lock around reads and saves).
+
+    Args:
+        dataset: as read by ``odkit.io.read_annotations`` (``strict=False`` is fine: files whose objects
+            were skipped on read are refused on save, so nothing unread is dropped).
+        dataset_path: the DATASET argument; with ``dataset.root`` it bounds which files are served.
+        extra_classes: class names offered besides the dataset's (``--classes``).
+        reread: reads the dataset again (as it was read for ``dataset``); used when an annotation file
+            changed on disk since, so the page shows what the file holds now. Without it such an image keeps
+            the boxes first read and its saves answer ``Conflict``.
+    """
+
+    def __init__(self, dataset: Dataset, dataset_path: Path, extra_classes: list[str] | None = None,
+                 reread: Callable[[], Dataset] | None = None) -> None:
+        self.fmt = str(dataset.source.get("format", ""))
+        if self.fmt not in PER_IMAGE + SINGLE_FILE:
+            raise LabelError(f"{dataset_path}: cannot save into format {self.fmt!r}; expected one of "
+                             f"{list(PER_IMAGE + SINGLE_FILE)}")
+        base = dataset_path.resolve()
+        self.roots = [base if base.is_dir() else base.parent]
+        if dataset.root is not None:
+            self.roots.append(Path(dataset.root).resolve())
+        cats = list(dataset.categories)
+        known = {c.name for c in cats}
+        next_id = max((c.id for c in cats), default=-1 if self.fmt == "yolo" else 0) + 1
+        for name in extra_classes or []:
+            if name not in known:
+                if self.fmt == "yolo":
+                    raise LabelError(f"{dataset_path}: class {name!r} is not in the YOLO data.yaml names "
+                                     f"{sorted(known)}; add it there first")
+                cats.append(Category(next_id, name))
+                known.add(name)
+                next_id += 1
+        self.ds = replace(dataset, categories=tuple(cats))
+        self.names = [c.name for c in self.ds.categories]
+        self.name_to_id = {c.name: c.id for c in self.ds.categories}
+        self.lock = threading.Lock()
+        self.findings: dict[int | str, list[str]] = {}
+        self._reread = reread
+        self._set_skipped(dataset)
+        # annotation file -> the version the boxes in memory were read from
+        self.loaded = {str(p): file_version(p) for p in {self.annotation_path(k) for k in range(len(self.ds.images))}}
+        self._recheck()
+
+    def _set_skipped(self, dataset: Dataset) -> None:
+        """Files with objects the reader skipped: a save would drop them, so it is refused."""
+        self._skipped_files = {str(Path(i.file).resolve()) for i in dataset.issues
+                               if i.file and (i.severity == "error" or i.code == "unsupported_shape")}
+
+    def _refresh(self, index: int) -> str:
+        """The version of image ``index``'s file whose boxes are in memory; re-read when the file changed."""
+        path = self.annotation_path(index)
+        disk = file_version(path)
+        if disk == self.loaded.get(str(path)) or self._reread is None:
+            return self.loaded.get(str(path), disk)
+        fresh = self._reread()
+        if [im.file_name for im in fresh.images] != [im.file_name for im in self.ds.images]:
+            raise LabelError(f"{path}: the dataset's images changed on disk; restart odkit label")
+        by_name = {c.id: c.name for c in fresh.categories}
+        im, new = self.ds.images[index], fresh.annotations[fresh.images[index].id]
+        unknown = sorted({by_name[int(c)] for c in new.class_ids} - set(self.name_to_id))
+        if unknown:
+            raise LabelError(f"{path}: now holds classes {unknown} not offered; restart odkit label")
+        new = replace(new, class_ids=np.array([self.name_to_id[by_name[int(c)]] for c in new.class_ids], np.int64))
+        self.ds = replace(self.ds, annotations={**self.ds.annotations, im.id: new})
+        self._set_skipped(fresh)
+        self.loaded[str(path)] = file_version(path) if disk == "absent" else disk
+        self._recheck()
+        return self.loaded[str(path)]
+
+    # ---- reading
+
+    def _recheck(self) -> None:
+        report = check_dataset(self.ds, check_images=False, progress=False)
+        self.findings = {k: [str(i) for i in v if i.code != "no_annotations"] for k, v in report.by_image.items()}
+
+    def annotation_path(self, index: int) -> Path:
+        """The one file a save of image ``index`` writes."""
+        im = self._image(index)
+        if self.fmt == "yolo":
+            return label_path(self.ds.image_path(im)) if not im.annotation_file else Path(im.annotation_file)
+        if im.annotation_file:
+            return Path(im.annotation_file)
+        if self.fmt in SINGLE_FILE:
+            return Path(str(self.ds.source["path"]))
+        raise LabelError(f"{im.file_name}: no annotation file is known for this image")
+
+    def _image(self, index: int) -> Any:
+        if not 0 <= index < len(self.ds.images):
+            raise NotFound(f"no image {index}; the dataset has {len(self.ds.images)}")
+        return self.ds.images[index]
+
+    def summary(self) -> dict[str, Any]:
+        """The image list: index, id, file, box count, finding count."""
+        with self.lock:
+            rows = [{"index": k, "id": im.id, "file": im.file_name, "boxes": len(self.ds.annotations[im.id]),
+                     "findings": len(self.findings.get(im.id, []))} for k, im in enumerate(self.ds.images)]
+            return {"format": self.fmt, "classes": self.names, "images": rows}
+
+    def image(self, index: int) -> dict[str, Any]:
+        """One image's boxes, class names and the version to save against."""
+        with self.lock:
+            im = self._image(index)
+            version = self._refresh(index)
+            ann = self.ds.annotations[im.id]
+            names = self.ds.category_names
+            boxes = [{"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3], "cls": names.get(int(c), str(c)),
+                      "src": j, "difficult": bool(d), "truncated": bool(t), "iscrowd": bool(cr)}
+                     for j, (b, c, d, t, cr) in enumerate(zip(ann.boxes_xyxy.tolist(), ann.class_ids.tolist(),
+                                                            ann.difficult, ann.truncated, ann.iscrowd))]
+            return {"index": index, "id": im.id, "file": im.file_name, "width": im.width, "height": im.height,
+                    "classes": self.names, "boxes": boxes, "version": version,
+                    "findings": self.findings.get(im.id, [])}
+
+    def image_file(self, index: int) -> Path:
+        """The image's file, resolved; ``Forbidden`` when it (or a symlink) leads outside the dataset."""
+        im = self._image(index)
+        return self.resolve_inside(self.ds.image_path(im))
+
+    def resolve_inside(self, path: Path) -> Path:
+        """``path`` resolved (symlinks followed); ``Forbidden`` outside the dataset, ``NotFound`` if missing."""
+        try:
+            real = path.resolve(strict=True)
+        except (FileNotFoundError, RuntimeError):
+            raise NotFound(f"{path}: no such file") from None
+        if not _inside(real, self.roots) or not real.is_file():
+            raise Forbidden(f"{path}: outside the dataset")
+        return real
+
+    # ---- saving
+
+    def _parse_boxes(self, index: int, boxes: Any) -> tuple[GroundTruth, list[int | None]]:
+        im = self._image(index)
+        old = self.ds.annotations[im.id]
+        if not isinstance(boxes, list):
+            raise LabelError("expected 'boxes' to be a list of {x0, y0, x1, y1, cls} objects")
+        rows, ids, srcs = [], [], []
+        for k, b in enumerate(boxes):
+            try:
+                xyxy = [float(b[key]) for key in ("x0", "y0", "x1", "y1")]
+                name = str(b["cls"])
+            except (KeyError, TypeError, ValueError):
+                raise LabelError(f"box {k}: expected numbers x0, y0, x1, y1 and a class name cls; got {b!r}") from None
+            if not all(np.isfinite(xyxy)) or xyxy[2] < xyxy[0] or xyxy[3] < xyxy[1]:
+                raise LabelError(f"box {k}: expected finite x0 <= x1, y0 <= y1; got {xyxy}")
+            if name not in self.name_to_id:
+                raise LabelError(f"box {k}: class {name!r} is not one of {self.names}")
+            src = b.get("src")
+            if src is not None and (not isinstance(src, int) or not 0 <= src < len(old)):
+                raise LabelError(f"box {k}: src {src!r} is not an object of this image (0..{len(old) - 1})")
+            rows.append(xyxy)
+            ids.append(self.name_to_id[name])
+            srcs.append(src)
+
+        def column(field: str, default: Any) -> list[Any]:
+            return [getattr(old, field)[s] if s is not None else default for s in srcs]
+
+        return GroundTruth(np.array(rows, np.float64).reshape(-1, 4), np.array(ids, np.int64),
+                           iscrowd=np.array(column("iscrowd", False), bool),
+                           difficult=np.array(column("difficult", False), bool),
+                           truncated=np.array(column("truncated", False), bool),
+                           ann_ids=np.array(column("ann_ids", -1), np.int64),
+                           extras=tuple(column("extras", {}))), srcs
+
+    def save(self, index: int, version: str, boxes: Any) -> dict[str, Any]:
+        """Write image ``index``'s boxes into its annotation file.
+
+        Raises:
+            Conflict: the file changed on disk since ``version``; nothing is written.
+            LabelError: boxes the format cannot hold (the message says which), or malformed input.
+        """
+        with self.lock:
+            im = self._image(index)
+            path = self.annotation_path(index)
+            if not _inside(path.resolve(), self.roots):
+                raise Forbidden(f"{path}: annotation file outside the dataset; not written")
+            if str(path.resolve()) in self._skipped_files:
+                raise LabelError(f"{path}: odkit could not read part of this file (see the findings); "
+                                 "fix it by hand first, saving would drop what was not read")
+            current = file_version(path)
+            if current != version:
+                raise Conflict(f"{path} changed on disk since this image was loaded; not saved. Reload the "
+                               "image (your edits are kept in the page until you do) and redo them")
+            ann, srcs = self._parse_boxes(index, boxes)
+            new_ds = replace(self.ds, annotations={**self.ds.annotations, im.id: ann})
+            data = self._render(new_ds, index, path, ann, srcs)
+            atomic_write(path, data)
+            self.ds = new_ds
+            self._recheck()
+            new_version = file_version(path)
+            self.loaded[str(path)] = new_version
+            return {"version": new_version, "boxes": len(ann), "file": str(path),
+                    "findings": self.findings.get(im.id, [])}
+
+    def _refuse_skips(self, report: WriteReport, im: Any) -> None:
+        lost = [i for i in report.issues if i.file in (im.file_name, im.path) and i.code != "rounded"]
+        if lost:
+            what = "; ".join(f"{i.where}: {i.message}" for i in lost[:5])
+            raise LabelError(f"the {self.fmt} file cannot hold this image's boxes as they are ({what}); not saved")
+
+    def _render(self, ds: Dataset, index: int, path: Path, ann: GroundTruth, srcs: list[int | None]) -> bytes:
+        im = ds.images[index]
+        if self.fmt == "voc":
+            report = WriteReport("voc", str(path))
+            voc_xml(im, ann, ds.category_names, report)  # what VOC cannot hold, as the writer sees it
+            self._refuse_skips(report, im)
+            return _voc_edit(path, im, ann, srcs, ds.category_names)
+        if self.fmt == "yolo":
+            return _yolo_text(im, ann, ds)
+        if self.fmt == "labelme":
+            return _labelme_edit(path, ann, srcs, ds.category_names)
+        return self._single_file(ds, path, im)
+
+    def _single_file(self, ds: Dataset, path: Path, im: Any) -> bytes:
+        from odkit.io import write_coco, write_csv, write_cvat
+
+        if self.fmt == "coco" and ds.splits and len({i.annotation_file for i in ds.images}) > 1:
+            raise LabelError("COCO datasets split over several files are not saved by odkit label yet")
+        part = replace(ds, splits={})
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".odkit-label-") as tmp:
+            out = Path(tmp) / path.name
+            writer = {"coco": write_coco, "csv": write_csv, "cvat": write_cvat}[self.fmt]
+            report = writer(part, out)
+            self._refuse_skips(report, im)
+            return out.read_bytes()
+
+
+def _voc_edit(path: Path, im: Any, ann: GroundTruth, srcs: list[int | None], names: dict[int, str]) -> bytes:
+    """The image's XML with only its ``<object>`` list changed: other elements (size, path, source...)
+    and each kept object's other fields (pose, truncated, difficult...) stay as they were."""
+    if not path.is_file():
+        return voc_xml(im, ann, names).encode("utf-8")
+    tree = ET.parse(path)
+    root = tree.getroot()
+    old_objects = root.findall("object")
+    first = list(root).index(old_objects[0]) if old_objects else len(root)
+    for o in old_objects:
+        root.remove(o)
+    for j, src in enumerate(srcs):
+        if src is not None and src < len(old_objects):
+            obj = copy.deepcopy(old_objects[src])
+        else:
+            obj = ET.Element("object")
+            for tag, text in (("name", ""), ("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
+                ET.SubElement(obj, tag).text = text
+        name = obj.find("name")
+        if name is None:
+            name = ET.SubElement(obj, "name")
+        name.text = names[int(ann.class_ids[j])]
+        bnd = obj.find("bndbox")
+        if bnd is None:
+            bnd = ET.SubElement(obj, "bndbox")
+        x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+        # VOC 1-based inclusive pixels (odkit.io._voc): xmin = x_min + 1, xmax = x_max
+        for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), (x0 + 1, y0 + 1, x1, y1)):
+            el = bnd.find(tag)
+            if el is None:
+                el = ET.SubElement(bnd, tag)
+            el.text = str(round(v))
+        root.insert(first + j, obj)
+    indent = "\t" if (root.text or "").strip(" \n") == "\t" or "\t" in (root.text or "") else "  "
+    ET.indent(root, space=indent)
+    raw = path.read_bytes()
+    head = '<?xml version="1.0" encoding="utf-8"?>\n' if raw.lstrip().startswith(b"<?xml") else ""
+    tail = "\n" if raw.endswith(b"\n") else ""
+    return (head + ET.tostring(root, encoding="unicode") + tail).encode("utf-8")
+
+
+def _yolo_text(im: Any, ann: GroundTruth, ds: Dataset) -> bytes:
+    """YOLO label lines ``class cx cy w h`` (normalized) for one image."""
+    if im.width <= 0 or im.height <= 0:
+        raise LabelError(f"{im.file_name}: image size unknown; YOLO needs it to normalize boxes")
+    index = ds.category_index
+    lines = []
+    for j, (x0, y0, x1, y1) in enumerate(ann.boxes_xyxy.tolist()):
+        if ann.iscrowd[j]:
+            raise LabelError(f"box {j}: YOLO has no crowd flag; not saved")
+        cx, cy = (x0 + x1) / 2 / im.width, (y0 + y1) / 2 / im.height
+        w, h = (x1 - x0) / im.width, (y1 - y0) / im.height
+        lines.append(f"{index[int(ann.class_ids[j])]} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
+    return ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
+
+
+def _labelme_edit(path: Path, ann: GroundTruth, srcs: list[int | None], names: dict[int, str]) -> bytes:
+    """The LabelMe JSON with its shapes replaced: rectangles for boxes, an unmoved polygon kept as it was."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LabelError(f"{path}: cannot read the LabelMe JSON to update it: {exc}") from None
+    shapes = []
+    for j, src in enumerate(srcs):
+        x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
+        label = names[int(ann.class_ids[j])]
+        extra = ann.extras[j]
+        if ann.iscrowd[j] or ann.difficult[j]:
+            raise LabelError(f"box {j}: LabelMe has no crowd / difficult flag; not saved")
+        if src is not None and "labelme_points" in extra:
+            pts = np.asarray(extra["labelme_points"], np.float64)
+            if np.allclose([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()], [x0, y0, x1, y1]):
+                shapes.append({"label": label, "points": extra["labelme_points"], "group_id": None,
+                               "shape_type": "polygon", "flags": {}})
+                continue
+        kept = {k[len("labelme_"):]: v for k, v in extra.items() if k.startswith("labelme_") and k != "labelme_points"}
+        shapes.append({"label": label, "points": [[x0, y0], [x1, y1]], "group_id": None,
+                       "shape_type": "rectangle", "flags": {}, **kept})
+    doc["shapes"] = shapes
+    return (json.dumps(doc, indent=2) + "\n").encode("utf-8")

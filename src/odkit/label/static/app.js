@@ -1,0 +1,464 @@
+// odkit label: the page. No build step, no network beyond this server; boxes are in image pixels (xyxy).
+"use strict";
+
+const TOKEN = document.querySelector('meta[name="odkit-token"]').content;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  images: [], classes: [], index: -1, cur: null, boxes: [], version: "", selected: -1,
+  dirty: false, undo: [], redo: [], drawing: false, drag: null,
+  view: { s: 1, tx: 0, ty: 0 }, mouse: null, busy: false,
+};
+
+// ---- server
+
+async function api(method, path, body) {
+  const opts = { method, headers: { "X-Odkit-Token": TOKEN } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opts);
+  let data = null;
+  try { data = await r.json(); } catch (e) { data = { error: `${r.status} ${r.statusText}` }; }
+  return { ok: r.ok, status: r.status, data };
+}
+
+function setStatus(text, kind) {
+  const el = $("status");
+  el.textContent = text;
+  el.dataset.state = kind || "idle";
+}
+
+// ---- view
+
+function applyView() {
+  const v = state.view;
+  $("stage").style.transform = `translate(${v.tx}px, ${v.ty}px) scale(${v.s})`;
+  renderBoxes();
+}
+
+function fit() {
+  const vp = $("viewport").getBoundingClientRect();
+  const w = state.cur ? state.cur.width : 1, h = state.cur ? state.cur.height : 1;
+  const s = Math.min(vp.width / w, vp.height / h) * 0.95;
+  state.view = { s, tx: (vp.width - w * s) / 2, ty: (vp.height - h * s) / 2 };
+  applyView();
+}
+
+function toImage(ev) {
+  const vp = $("viewport").getBoundingClientRect();
+  const v = state.view;
+  return { x: (ev.clientX - vp.left - v.tx) / v.s, y: (ev.clientY - vp.top - v.ty) / v.s };
+}
+
+function clampBox(b) {
+  const W = state.cur.width, H = state.cur.height;
+  const x0 = Math.max(0, Math.min(b.x0, b.x1)), x1 = Math.min(W, Math.max(b.x0, b.x1));
+  const y0 = Math.max(0, Math.min(b.y0, b.y1)), y1 = Math.min(H, Math.max(b.y0, b.y1));
+  return Object.assign(b, { x0, y0, x1: Math.max(x0, x1), y1: Math.max(y0, y1) });
+}
+
+function roundBox(b) {
+  for (const k of ["x0", "y0", "x1", "y1"]) b[k] = Math.round(b[k]);
+  return clampBox(b);
+}
+
+function el(tag, attrs) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function renderBoxes() {
+  const svg = $("overlay");
+  svg.replaceChildren();
+  if (!state.cur) return;
+  const W = state.cur.width, H = state.cur.height, s = state.view.s;
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  state.boxes.forEach((b, i) => {
+    const r = el("rect", {
+      class: "box" + (i === state.selected ? " selected" : ""), x: b.x0, y: b.y0,
+      width: b.x1 - b.x0, height: b.y1 - b.y0, "data-index": i, "data-cls": b.cls,
+    });
+    svg.appendChild(r);
+    const t = el("text", { class: "label", x: b.x0 + 2 / s, y: b.y0 - 3 / s, "font-size": 12 / s });
+    t.textContent = b.cls;
+    svg.appendChild(t);
+  });
+  if (state.selected >= 0 && state.selected < state.boxes.length) {
+    const b = state.boxes[state.selected], hs = 8 / s;
+    const corners = { nw: [b.x0, b.y0], ne: [b.x1, b.y0], sw: [b.x0, b.y1], se: [b.x1, b.y1] };
+    for (const [name, [x, y]] of Object.entries(corners)) {
+      svg.appendChild(el("rect", {
+        class: "handle", "data-handle": name, "data-index": state.selected,
+        x: x - hs / 2, y: y - hs / 2, width: hs, height: hs,
+      }));
+    }
+  }
+  if (state.drag && state.drag.kind === "draw" && state.drag.draft) {
+    const d = state.drag.draft;
+    svg.appendChild(el("rect", { class: "draft", id: "draft", x: Math.min(d.x0, d.x1), y: Math.min(d.y0, d.y1),
+      width: Math.abs(d.x1 - d.x0), height: Math.abs(d.y1 - d.y0) }));
+  }
+  if (state.mouse) {
+    svg.appendChild(el("line", { class: "cross", id: "cross-h", x1: 0, x2: W, y1: state.mouse.y, y2: state.mouse.y }));
+    svg.appendChild(el("line", { class: "cross", id: "cross-v", y1: 0, y2: H, x1: state.mouse.x, x2: state.mouse.x }));
+  }
+  renderBoxList();
+}
+
+function renderBoxList() {
+  const ul = $("box-list");
+  ul.replaceChildren();
+  state.boxes.forEach((b, i) => {
+    const li = document.createElement("li");
+    li.dataset.index = i;
+    li.dataset.cls = b.cls;
+    if (i === state.selected) li.className = "selected";
+    li.textContent = `${i + 1}. ${b.cls} [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}]`;
+    li.addEventListener("click", () => select(i));
+    ul.appendChild(li);
+  });
+  const sel = $("class-select");
+  if (state.selected >= 0 && state.boxes[state.selected]) sel.value = state.boxes[state.selected].cls;
+}
+
+function renderList() {
+  const ul = $("image-list");
+  const filter = $("filter").value;
+  ul.replaceChildren();
+  for (const im of state.images) {
+    if (filter === "unlabelled" && im.boxes > 0) continue;
+    if (filter === "findings" && im.findings === 0) continue;
+    const li = document.createElement("li");
+    li.className = "image-item" + (im.index === state.index ? " current" : "");
+    li.dataset.index = im.index;
+    li.dataset.boxes = im.boxes;
+    li.dataset.findings = im.findings;
+    li.title = im.file;
+    li.textContent = `${im.file} (${im.boxes})`;
+    if (im.findings) {
+      const w = document.createElement("span");
+      w.className = "warn";
+      w.textContent = ` \u26a0${im.findings}`;
+      li.appendChild(w);
+    }
+    li.addEventListener("click", () => go(im.index));
+    ul.appendChild(li);
+  }
+}
+
+function renderFindings(list) {
+  const ul = $("findings");
+  ul.replaceChildren();
+  for (const f of list) {
+    const li = document.createElement("li");
+    li.textContent = f;
+    ul.appendChild(li);
+  }
+}
+
+// ---- editing
+
+function snapshot() { return JSON.stringify(state.boxes); }
+
+function commit(before) {
+  if (before === snapshot()) return;
+  state.undo.push(before);
+  state.redo = [];
+  state.dirty = true;
+  setStatus("unsaved changes", "dirty");
+}
+
+function select(i) {
+  state.selected = i;
+  renderBoxes();
+}
+
+function undo() {
+  if (!state.undo.length) return;
+  state.redo.push(snapshot());
+  state.boxes = JSON.parse(state.undo.pop());
+  state.selected = -1;
+  state.dirty = true;
+  setStatus("unsaved changes", "dirty");
+  renderBoxes();
+}
+
+function redo() {
+  if (!state.redo.length) return;
+  state.undo.push(snapshot());
+  state.boxes = JSON.parse(state.redo.pop());
+  state.selected = -1;
+  state.dirty = true;
+  setStatus("unsaved changes", "dirty");
+  renderBoxes();
+}
+
+function deleteSelected() {
+  if (state.selected < 0) return;
+  const before = snapshot();
+  state.boxes.splice(state.selected, 1);
+  state.selected = -1;
+  commit(before);
+  renderBoxes();
+}
+
+function setClass(name) {
+  if (!state.classes.includes(name)) return;
+  $("class-select").value = name;
+  if (state.selected < 0) return;
+  const before = snapshot();
+  state.boxes[state.selected].cls = name;
+  commit(before);
+  renderBoxes();
+}
+
+function setDrawing(on) {
+  state.drawing = on;
+  $("btn-draw").classList.toggle("active", on);
+  $("viewport").classList.toggle("drawing", on);
+}
+
+// ---- loading and saving
+
+async function load(index) {
+  const r = await api("GET", `/api/images/${index}`);
+  if (!r.ok) { setStatus(r.data.error, "error"); return false; }
+  const d = r.data;
+  state.index = index;
+  state.cur = d;
+  state.classes = d.classes;
+  state.boxes = d.boxes;
+  state.version = d.version;
+  state.selected = -1;
+  state.undo = [];
+  state.redo = [];
+  state.dirty = false;
+  fillClasses();
+  $("image-name").textContent = d.file;
+  renderFindings(d.findings);
+  const img = $("image");
+  await new Promise((resolve) => {
+    img.onload = resolve;
+    img.onerror = () => { setStatus(`cannot load image ${d.file}`, "error"); resolve(); };
+    img.src = `/api/images/${index}/file?token=${encodeURIComponent(TOKEN)}`;
+  });
+  if (!d.width || !d.height) { d.width = img.naturalWidth; d.height = img.naturalHeight; }
+  img.width = d.width;
+  img.height = d.height;
+  fit();
+  renderList();
+  document.body.dataset.loaded = String(index);
+  setStatus(`${d.file}: ${d.boxes.length} boxes`, "idle");
+  return true;
+}
+
+function fillClasses() {
+  const sel = $("class-select");
+  const keep = sel.value;
+  sel.replaceChildren();
+  state.classes.forEach((c, i) => {
+    const o = document.createElement("option");
+    o.value = c;
+    o.textContent = i < 9 ? `${i + 1}: ${c}` : c;
+    sel.appendChild(o);
+  });
+  if (state.classes.includes(keep)) sel.value = keep;
+}
+
+async function save() {
+  if (!state.cur) return true;
+  if (state.busy) return false;
+  state.busy = true;
+  try {
+    setStatus("saving...", "saving");
+    const r = await api("PUT", `/api/images/${state.index}`, { version: state.version, boxes: state.boxes });
+    if (!r.ok) {
+      setStatus(`not saved: ${r.data.error}`, r.status === 409 ? "conflict" : "error");
+      return false;
+    }
+    state.version = r.data.version;
+    state.boxes.forEach((b, i) => { b.src = i; });  // the file now holds the boxes in this order
+    state.dirty = false;
+    renderFindings(r.data.findings);
+    const row = state.images.find((im) => im.index === state.index);
+    if (row) { row.boxes = r.data.boxes; row.findings = r.data.findings.length; }
+    renderList();
+    setStatus(`saved ${r.data.file}`, "saved");
+    return true;
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function go(index) {
+  if (index < 0 || index >= state.images.length || index === state.index) return;
+  if (state.dirty && !(await save())) return;  // a failed save keeps the edits on screen
+  await load(index);
+}
+
+function step(delta) {
+  const shown = [...$("image-list").children].map((li) => Number(li.dataset.index));
+  const order = shown.length ? shown : state.images.map((im) => im.index);
+  let k = order.indexOf(state.index);
+  if (k < 0) k = delta > 0 ? -1 : order.length;
+  const next = order[k + delta];
+  if (next !== undefined) go(next);
+}
+
+// ---- mouse
+
+function onDown(ev) {
+  if (!state.cur) return;
+  $("viewport").focus();
+  const p = toImage(ev);
+  const t = ev.target;
+  const before = snapshot();
+  if (ev.button === 1 || (ev.button === 0 && !state.drawing && !t.classList.contains("box")
+      && !t.classList.contains("handle"))) {
+    if (ev.button === 0) select(-1);
+    state.drag = { kind: "pan", sx: ev.clientX, sy: ev.clientY, tx: state.view.tx, ty: state.view.ty };
+  } else if (ev.button !== 0) {
+    return;
+  } else if (state.drawing) {
+    state.drag = { kind: "draw", before, draft: { x0: p.x, y0: p.y, x1: p.x, y1: p.y } };
+  } else if (t.classList.contains("handle")) {
+    const i = Number(t.dataset.index);
+    state.drag = { kind: "resize", before, i, h: t.dataset.handle, orig: { ...state.boxes[i] }, p };
+  } else {
+    const i = Number(t.dataset.index);
+    select(i);
+    state.drag = { kind: "move", before, i, orig: { ...state.boxes[i] }, p };
+  }
+  ev.preventDefault();
+}
+
+function onMove(ev) {
+  const vp = $("viewport").getBoundingClientRect();
+  const inside = ev.clientX >= vp.left && ev.clientX < vp.right && ev.clientY >= vp.top && ev.clientY < vp.bottom;
+  const p = state.cur ? toImage(ev) : null;
+  state.mouse = inside && p ? p : null;
+  $("coords").textContent = state.mouse ? `x ${Math.floor(p.x)}  y ${Math.floor(p.y)}` : "";
+  if (state.mouse) { $("coords").dataset.x = p.x.toFixed(1); $("coords").dataset.y = p.y.toFixed(1); }
+  const d = state.drag;
+  if (d) {
+    if (d.kind === "pan") {
+      state.view.tx = d.tx + ev.clientX - d.sx;
+      state.view.ty = d.ty + ev.clientY - d.sy;
+      applyView();
+      return;
+    }
+    if (d.kind === "draw") {
+      d.draft.x1 = p.x;
+      d.draft.y1 = p.y;
+    } else if (d.kind === "move") {
+      const o = d.orig, W = state.cur.width, H = state.cur.height;
+      const dx = Math.max(-o.x0, Math.min(W - o.x1, p.x - d.p.x));
+      const dy = Math.max(-o.y0, Math.min(H - o.y1, p.y - d.p.y));
+      Object.assign(state.boxes[d.i], { x0: o.x0 + dx, x1: o.x1 + dx, y0: o.y0 + dy, y1: o.y1 + dy });
+    } else if (d.kind === "resize") {
+      const b = { ...d.orig };
+      if (d.h.includes("w")) b.x0 = p.x;
+      if (d.h.includes("e")) b.x1 = p.x;
+      if (d.h.includes("n")) b.y0 = p.y;
+      if (d.h.includes("s")) b.y1 = p.y;
+      Object.assign(state.boxes[d.i], clampBox(b));
+    }
+  }
+  renderBoxes();
+}
+
+function onUp() {
+  const d = state.drag;
+  state.drag = null;
+  if (!d || d.kind === "pan") return;
+  if (d.kind === "draw") {
+    const b = roundBox({ ...d.draft });
+    if (b.x1 - b.x0 >= 2 && b.y1 - b.y0 >= 2) {
+      const cls = $("class-select").value || state.classes[0];
+      if (!cls) { setStatus("no class to give the box: start odkit label with --classes", "error"); }
+      else {
+        state.boxes.push({ ...b, cls, src: null, difficult: false, truncated: false, iscrowd: false });
+        state.selected = state.boxes.length - 1;
+      }
+    }
+    setDrawing(false);
+  } else {
+    roundBox(state.boxes[d.i]);
+  }
+  commit(d.before);
+  renderBoxes();
+}
+
+function onWheel(ev) {
+  if (!state.cur) return;
+  ev.preventDefault();
+  const vp = $("viewport").getBoundingClientRect();
+  const mx = ev.clientX - vp.left, my = ev.clientY - vp.top, v = state.view;
+  const f = Math.exp(-ev.deltaY * 0.0015);
+  const s = Math.max(0.02, Math.min(64, v.s * f)), k = s / v.s;
+  state.view = { s, tx: mx - (mx - v.tx) * k, ty: my - (my - v.ty) * k };
+  applyView();
+}
+
+// ---- keys
+
+function onKey(ev) {
+  const tag = ev.target.tagName;
+  if (tag === "INPUT" || tag === "TEXTAREA") return;
+  const ctrl = ev.ctrlKey || ev.metaKey;
+  const key = ev.key.toLowerCase();
+  if (ctrl && key === "s") { ev.preventDefault(); save(); return; }
+  if (ctrl && key === "z" && !ev.shiftKey) { ev.preventDefault(); undo(); return; }
+  if (ctrl && (key === "y" || (key === "z" && ev.shiftKey))) { ev.preventDefault(); redo(); return; }
+  if (ctrl || ev.altKey) return;
+  if (tag === "SELECT" && !/^[1-9wad]$/.test(key) && key !== "delete") return;
+  if (key === "w") { setDrawing(!state.drawing); }
+  else if (key === "a") { step(-1); }
+  else if (key === "d") { step(1); }
+  else if (key === "f") { fit(); }
+  else if (key === "delete" || key === "backspace") { deleteSelected(); }
+  else if (key === "escape") { setDrawing(false); select(-1); }
+  else if (/^[1-9]$/.test(key)) { const c = state.classes[Number(key) - 1]; if (c !== undefined) setClass(c); }
+  else return;
+  ev.preventDefault();
+  if (tag === "SELECT") ev.target.blur();
+}
+
+// ---- start
+
+async function start() {
+  const vp = $("viewport");
+  vp.addEventListener("mousedown", onDown);
+  vp.addEventListener("wheel", onWheel, { passive: false });
+  vp.addEventListener("mouseleave", () => { state.mouse = null; renderBoxes(); });
+  window.addEventListener("mousemove", onMove);
+  window.addEventListener("mouseup", onUp);
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", fit);
+  window.addEventListener("beforeunload", (ev) => { if (state.dirty) { ev.preventDefault(); ev.returnValue = ""; } });
+  $("btn-draw").addEventListener("click", () => setDrawing(!state.drawing));
+  $("btn-prev").addEventListener("click", () => step(-1));
+  $("btn-next").addEventListener("click", () => step(1));
+  $("btn-save").addEventListener("click", () => save());
+  $("btn-undo").addEventListener("click", undo);
+  $("btn-redo").addEventListener("click", redo);
+  $("btn-fit").addEventListener("click", fit);
+  $("filter").addEventListener("change", () => { renderList(); $("filter").blur(); });
+  $("class-select").addEventListener("change", () => { setClass($("class-select").value); $("class-select").blur(); });
+  const r = await api("GET", "/api/images");
+  if (!r.ok) { setStatus(r.data.error, "error"); return; }
+  state.images = r.data.images;
+  state.classes = r.data.classes;
+  fillClasses();
+  renderList();
+  if (state.images.length) await load(0);
+  else setStatus("the dataset has no images", "error");
+}
+
+start();
