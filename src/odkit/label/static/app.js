@@ -73,27 +73,27 @@ function el(tag, attrs) {
 
 function renderBoxes() {
   const svg = $("overlay");
-  svg.replaceChildren();
+  const g = $("boxes");
+  g.replaceChildren();
   if (!state.cur) return;
   const W = state.cur.width, H = state.cur.height, s = state.view.s;
   svg.setAttribute("width", W);
   svg.setAttribute("height", H);
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   state.boxes.forEach((b, i) => {
-    const r = el("rect", {
+    g.appendChild(el("rect", {
       class: "box" + (i === state.selected ? " selected" : ""), x: b.x0, y: b.y0,
       width: b.x1 - b.x0, height: b.y1 - b.y0, "data-index": i, "data-cls": b.cls,
-    });
-    svg.appendChild(r);
+    }));
     const t = el("text", { class: "label", x: b.x0 + 2 / s, y: b.y0 - 3 / s, "font-size": 12 / s });
     t.textContent = b.cls;
-    svg.appendChild(t);
+    g.appendChild(t);
   });
   if (state.selected >= 0 && state.selected < state.boxes.length) {
     const b = state.boxes[state.selected], hs = 8 / s;
     const corners = { nw: [b.x0, b.y0], ne: [b.x1, b.y0], sw: [b.x0, b.y1], se: [b.x1, b.y1] };
     for (const [name, [x, y]] of Object.entries(corners)) {
-      svg.appendChild(el("rect", {
+      g.appendChild(el("rect", {
         class: "handle", "data-handle": name, "data-index": state.selected,
         x: x - hs / 2, y: y - hs / 2, width: hs, height: hs,
       }));
@@ -101,14 +101,20 @@ function renderBoxes() {
   }
   if (state.drag && state.drag.kind === "draw" && state.drag.draft) {
     const d = state.drag.draft;
-    svg.appendChild(el("rect", { class: "draft", id: "draft", x: Math.min(d.x0, d.x1), y: Math.min(d.y0, d.y1),
+    g.appendChild(el("rect", { class: "draft", id: "draft", x: Math.min(d.x0, d.x1), y: Math.min(d.y0, d.y1),
       width: Math.abs(d.x1 - d.x0), height: Math.abs(d.y1 - d.y0) }));
   }
-  if (state.mouse) {
-    svg.appendChild(el("line", { class: "cross", id: "cross-h", x1: 0, x2: W, y1: state.mouse.y, y2: state.mouse.y }));
-    svg.appendChild(el("line", { class: "cross", id: "cross-v", y1: 0, y2: H, x1: state.mouse.x, x2: state.mouse.x }));
-  }
+  renderCross();
   renderBoxList();
+}
+
+function renderCross() {
+  const m = state.mouse, W = state.cur ? state.cur.width : 0, H = state.cur ? state.cur.height : 0;
+  const h = $("cross-h"), v = $("cross-v");
+  h.style.display = v.style.display = m ? "" : "none";
+  if (!m) return;
+  for (const [k, val] of Object.entries({ x1: 0, x2: W, y1: m.y, y2: m.y })) h.setAttribute(k, val);
+  for (const [k, val] of Object.entries({ x1: m.x, x2: m.x, y1: 0, y2: H })) v.setAttribute(k, val);
 }
 
 function renderBoxList() {
@@ -369,8 +375,10 @@ function onMove(ev) {
       if (d.h.includes("s")) b.y1 = p.y;
       Object.assign(state.boxes[d.i], clampBox(b));
     }
+    renderBoxes();
+  } else {
+    renderCross();
   }
-  renderBoxes();
 }
 
 function onUp() {
@@ -436,7 +444,7 @@ async function start() {
   const vp = $("viewport");
   vp.addEventListener("mousedown", onDown);
   vp.addEventListener("wheel", onWheel, { passive: false });
-  vp.addEventListener("mouseleave", () => { state.mouse = null; renderBoxes(); });
+  vp.addEventListener("mouseleave", () => { state.mouse = null; renderCross(); });
   window.addEventListener("mousemove", onMove);
   window.addEventListener("mouseup", onUp);
   document.addEventListener("keydown", onKey);
