@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "classifier 96)")
     parser.add_argument("--batch", type=int, default=None, help="images per step (default: detectors 8, "
                         "classifier 32)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="peak learning rate (default: detectors 2e-3 AdamW, classifier 1e-3 Adam)")
     parser.add_argument("--patience", type=int, default=None,
                         help="epochs without improvement before stopping (default: 20 detectors, 5 classifier)")
     parser.add_argument("--monitor", default=None,
@@ -48,12 +50,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be >= {low}; got {value}")
     if args.time is not None and not args.time > 0:
         raise UsageError(f"--time must be > 0 minutes; got {args.time}")
+    if args.lr is not None and not args.lr > 0:
+        raise UsageError(f"--lr must be > 0; got {args.lr}")
     from odkit.runs import train_run
 
     result = train_run(args.data, model=args.model, epochs=args.epochs, minutes=args.time, imgsz=args.imgsz,
                        batch=args.batch, patience=args.patience, device=args.device, seed=args.seed, out=args.out,
                        resume=args.resume, monitor=args.monitor, verbose=args.verbose, amp=args.amp,
-                       workers=args.workers)
+                       workers=args.workers, lr=args.lr)
     if result.report is not None or result.epochs:  # under torchrun: rank 0 only
         print(f"run folder: {result.out_dir}  (best: {result.best}, report: {result.report})")
     return 0

@@ -98,7 +98,7 @@ def _resume_args(resume: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _build_model(task: str, model: str, class_names: list[str], imgsz: int | None, batch: int | None,
-                 seed: int, say: Any) -> Any:
+                 lr: float | None, seed: int, say: Any) -> Any:
     """A new model from a registered name, or one from a saved ``.odk`` to fine-tune (its weights loaded into
     a model for ``class_names``: all of them when the classes are the same, all but the class head's when not)."""
     import odkit
@@ -112,6 +112,8 @@ def _build_model(task: str, model: str, class_names: list[str], imgsz: int | Non
             config["image_hw"] = [imgsz, imgsz]
         if batch is not None and "batch_size" in config:
             config["batch_size"] = batch
+        if lr is not None and "learning_rate" in config:
+            config["learning_rate"] = lr
         net = build(name, seed=seed, **config)
         if task == "classify" and hasattr(net, "_ensure_built") and base.config.get("in_channels") is None:
             raise OdkitError(f"{model}: an unbuilt classifier cannot be fine-tuned")
@@ -145,6 +147,8 @@ def _build_model(task: str, model: str, class_names: list[str], imgsz: int | Non
         config["imgsz"] = imgsz
     if batch is not None:
         config["batch_size"] = batch
+    if lr is not None:
+        config["learning_rate"] = lr
     try:
         return build(model, seed=seed, **config)
     except ValueError as exc:  # a size the network cannot take...: the user's values, said as such
@@ -173,7 +177,8 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
               minutes: float | None = None, imgsz: int | None = None, batch: int | None = None,
               patience: int | None = None, device: str = "auto", seed: int = 0,
               out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-              monitor: str | None = None, verbose: int = 1, amp: str = "off", workers: int = 0) -> TrainRun:
+              monitor: str | None = None, verbose: int = 1, amp: str = "off", workers: int = 0,
+              lr: float | None = None) -> TrainRun:
     """Train into a run folder (module docstring) and validate the best model; returns what was written.
 
     Args:
@@ -185,6 +190,7 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
         minutes: a time budget for training (``TimeLimit``); the learning-rate schedule is fitted to it.
         imgsz: input side in pixels (square); None: the model's default (detectors 288x384).
         batch: images per step; None: the model's default (detectors 8, classifier 32).
+        lr: the peak learning rate; None: the model's default (detectors AdamW 2e-3, classifier Adam 1e-3).
         patience: epochs without improvement of ``monitor`` before stopping (None: 20 for detectors, 5 for
             the classifier).
         device: ``auto`` (cuda, mps, cpu), ``cpu``, ``cuda``, ``cuda:1``...
@@ -204,7 +210,7 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
     try:
         return _train_run(data, model=model, epochs=epochs, minutes=minutes, imgsz=imgsz, batch=batch,
                           patience=patience, device=device, seed=seed, out=out, resume=resume, monitor=monitor,
-                          verbose=verbose if info.is_main else 0, amp=amp, workers=workers, info=info)
+                          verbose=verbose if info.is_main else 0, amp=amp, workers=workers, lr=lr, info=info)
     finally:
         if created:  # no barrier: rank 0 validates alone after training, the others need not wait for it
             dist.shutdown(barrier=False)
@@ -212,7 +218,7 @@ def train_run(data: str | os.PathLike[str] | None = None, *, model: str = DEFAUL
 
 def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, imgsz: int | None, batch: int | None,
                patience: int | None, device: str, seed: int, out: Any, resume: Any, monitor: str | None,
-               verbose: int, amp: str, workers: int, info: Any) -> TrainRun:
+               verbose: int, amp: str, workers: int, lr: float | None, info: Any) -> TrainRun:
     """:func:`train_run` in one process of ``info.world_size`` (rank 0 writes)."""
     from odkit.callbacks import BackupAndRestore, EarlyStopping, ModelCheckpoint, TimeLimit
     from odkit.models._distributed import broadcast_object
@@ -227,7 +233,7 @@ def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, img
             raise OdkitError("train_run needs data (or resume=)")
         args = {"data": str(data), "model": str(model), "epochs": int(epochs), "minutes": minutes, "imgsz": imgsz,
                 "batch": batch, "patience": patience, "device": device, "seed": int(seed), "monitor": monitor,
-                "amp": amp, "workers": int(workers)}
+                "amp": amp, "workers": int(workers), "lr": lr}
         _check_args(args)
         # one run folder: rank 0 makes it, the others are told its path
         out_dir = Path(broadcast_object(str(new_run_dir("train", out)) if info.is_main else None))
@@ -247,7 +253,8 @@ def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, img
         note, class_names = splits.note, splits.class_names
     if note:
         say(note)
-    net = _build_model(task, args["model"], class_names, imgsz, batch, seed, say)
+    peak_lr = args.get("lr")
+    net = _build_model(task, args["model"], class_names, imgsz, batch, peak_lr, seed, say)
     monitor = args["monitor"] or ("val_loss" if task == "classify" else "val_map")
     patience = args["patience"] if args["patience"] is not None else (5 if task == "classify" else 20)
     weights = out_dir / "weights"
@@ -262,7 +269,10 @@ def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, img
     t0 = time.monotonic()
     try:
         if task == "classify":
-            net.compile(optimizer="adam", metrics=["accuracy"])
+            import torch
+
+            adam = "adam" if peak_lr is None else (lambda params: torch.optim.Adam(params, lr=peak_lr))
+            net.compile(optimizer=adam, metrics=["accuracy"])
             net.fit(train_data, validation_data=val_data, epochs=int(args["epochs"]), callbacks=callbacks,
                     seed=seed, device=args["device"], verbose=verbose)
         else:
@@ -287,15 +297,15 @@ def _train_run(data: Any, *, model: str, epochs: int, minutes: float | None, img
     best_epoch = _best_epoch(rows, monitor, checkpoint)
     if best_path.exists():
         net.load_weights(best_path)
-    info = {"model": net.name, "data": str(data_path), "task": task, "epochs": len(rows),
+    facts = {"model": net.name, "data": str(data_path), "task": task, "epochs": len(rows),
             "best epoch": best_epoch, "monitor": monitor, "device": str(net.device),
             "train time": f"{rows[-1]['time']:.0f} s" if rows else "-", "run folder": str(out_dir)}
     from odkit.runs._val import validate_classifier, validate_detector
 
     if task == "classify":
-        result = validate_classifier(net, val_data, out_dir, history=rows, info=info, verbose=verbose)
+        result = validate_classifier(net, val_data, out_dir, history=rows, info=facts, verbose=verbose)
     else:
-        result = validate_detector(net, splits, out_dir, history=rows, info=info, verbose=verbose)
+        result = validate_detector(net, splits, out_dir, history=rows, info=facts, verbose=verbose)
     return TrainRun(out_dir, task, best_path, last_path, len(rows), best_epoch, result.metrics, result.report, rows)
 
 
@@ -313,6 +323,8 @@ def _check_args(args: dict[str, Any]) -> None:
         raise ValueError(f"minutes must be > 0; got {args['minutes']}")
     if args["imgsz"] is not None and args["imgsz"] < 8:
         raise ValueError(f"imgsz must be >= 8 pixels; got {args['imgsz']}")
+    if args.get("lr") is not None and not args["lr"] > 0:
+        raise ValueError(f"lr must be > 0; got {args['lr']}")
     if args["batch"] is not None and args["batch"] < 1:
         raise ValueError(f"batch must be >= 1; got {args['batch']}")
     if args["patience"] is not None and args["patience"] < 0:
