@@ -145,3 +145,30 @@ def test_image_list_filter(chromium_browser: Any, datasets_dir: Path, tmp_path: 
                 assert [items.nth(i).get_attribute("title") for i in range(items.count())] == expected
         finally:
             page.close()
+
+
+def test_conflict_is_shown_and_nothing_is_overwritten(chromium_browser: Any, datasets_dir: Path,
+                                                      tmp_path: Path) -> None:
+    raccoon = copy_raccoon(datasets_dir, tmp_path)
+    xml = raccoon / "annotations" / "raccoon-1.xml"
+    with serve(raccoon) as server:
+        page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(server.url)
+            page.wait_for_selector('body[data-loaded="0"]')
+            page.keyboard.press("w")
+            _Screen(page).drag((20, 20), (120, 80))
+            edited = xml.read_text().replace("<xmin>81</xmin>", "<xmin>91</xmin>")
+            xml.write_text(edited)
+            page.keyboard.press("Control+s")
+            page.wait_for_selector('#status[data-state="conflict"]')
+            assert "changed on disk" in page.locator("#status").inner_text()
+            assert xml.read_text() == edited and len(_boxes(page)) == 2  # the edits stay in the page
+            page.keyboard.press("d")  # a failed auto-save keeps this image open
+            page.wait_for_timeout(500)
+            assert page.locator("body").get_attribute("data-loaded") == "0"
+            page.click("#btn-reload")
+            page.wait_for_function("document.querySelectorAll('#overlay rect.box').length === 1")
+            assert _boxes(page)[0][1][0] == 90
+        finally:
+            page.close()

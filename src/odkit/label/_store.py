@@ -269,8 +269,8 @@ class LabelStore:
                                  "fix it by hand first, saving would drop what was not read")
             current = file_version(path)
             if current != version:
-                raise Conflict(f"{path} changed on disk since this image was loaded; not saved. Reload the "
-                               "image (your edits are kept in the page until you do) and redo them")
+                raise Conflict(f"{path} changed on disk since this image was loaded; not saved; your edits "
+                               "are still in the page")
             ann, srcs = self._parse_boxes(index, boxes)
             new_ds = replace(self.ds, annotations={**self.ds.annotations, im.id: ann})
             data = self._render(new_ds, index, path, ann, srcs)

@@ -285,7 +285,8 @@ async function save() {
     setStatus("saving...", "saving");
     const r = await api("PUT", `/api/images/${state.index}`, { version: state.version, boxes: state.boxes });
     if (!r.ok) {
-      setStatus(`not saved: ${r.data.error}`, r.status === 409 ? "conflict" : "error");
+      const hint = r.status === 409 ? " (Reload reads the file again, dropping these edits)" : "";
+      setStatus(`not saved: ${r.data.error}${hint}`, r.status === 409 ? "conflict" : "error");
       return false;
     }
     state.version = r.data.version;
@@ -457,6 +458,7 @@ async function start() {
   $("btn-undo").addEventListener("click", undo);
   $("btn-redo").addEventListener("click", redo);
   $("btn-fit").addEventListener("click", fit);
+  $("btn-reload").addEventListener("click", () => { if (state.index >= 0) load(state.index); });
   $("filter").addEventListener("change", () => { renderList(); $("filter").blur(); });
   $("class-select").addEventListener("change", () => { setClass($("class-select").value); $("class-select").blur(); });
   const r = await api("GET", "/api/images");
