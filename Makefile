@@ -5,20 +5,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+DEMO_STAMP = $(VENV)/.installed-demo
 DEMO_OUT ?= demo_out
 
 .PHONY: demo test lint bench install clean
 
-$(STAMP): pyproject.toml constraints.txt
+# the demo needs odkit with training (torch==2.13.0, the CPU build: a local file on these machines; plain `torch`
+# pulls a CUDA build) and the data extra; the tests also need their tools and the export extra
+$(DEMO_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch==2.13.0 is the CPU build (a local file on these machines); plain `torch` pulls a CUDA build.
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data]"
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,test,export]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/odkit demo --out $(DEMO_OUT)
 
 test: $(STAMP)
