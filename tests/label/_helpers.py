@@ -12,8 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from odkit.boxes import Detections
 from odkit.io import read_annotations
-from odkit.label import LabelServer, LabelStore
+from odkit.label import LabelServer, LabelStore, ModelAssist
 
 N_IMAGES = 5
 
@@ -36,11 +39,41 @@ def hashes(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+class StubModel:
+    """A detection model stand-in: fixed boxes per image file name, ``predict`` filtering by ``conf``.
+
+    Args:
+        class_names: the model's classes.
+        boxes: file name -> ``[(x0, y0, x1, y1, class_name, score), ...]``.
+    """
+
+    task = "detect"
+
+    def __init__(self, class_names: list[str], boxes: dict[str, list[tuple[Any, ...]]]) -> None:
+        self.class_names = class_names
+        self.boxes = boxes
+        self.calls: list[list[str]] = []
+
+    def predict(self, paths: list[str], conf: float = 0.25) -> list[Detections]:
+        self.calls.append([Path(p).name for p in paths])
+        out = []
+        for p in paths:
+            rows = [r for r in self.boxes.get(Path(p).name, []) if r[5] >= conf]
+            out.append(Detections(np.array([r[:4] for r in rows], np.float64).reshape(-1, 4),
+                                  np.array([r[5] for r in rows], np.float64),
+                                  np.array([self.class_names.index(r[4]) for r in rows], np.int64)))
+        return out
+
+
 @contextmanager
-def serve(dataset: Path, classes: list[str] | None = None, fmt: str | None = None) -> Iterator[LabelServer]:
-    """A ``LabelServer`` on a free port of 127.0.0.1, in a thread, shut down after."""
+def serve(dataset: Path, classes: list[str] | None = None, fmt: str | None = None,
+          model: Any = None, conf: float = 0.25) -> Iterator[LabelServer]:
+    """A ``LabelServer`` on a free port of 127.0.0.1, in a thread, shut down after; ``model`` (an object
+    with ``predict``/``class_names``/``task``) gives proposals."""
     ds = read_annotations(dataset, fmt, strict=False)
-    store = LabelStore(ds, dataset, classes, reread=lambda: read_annotations(dataset, fmt, strict=False))
+    assist = None if model is None else ModelAssist.from_model(model, conf, "stub")
+    store = LabelStore(ds, dataset, classes, reread=lambda: read_annotations(dataset, fmt, strict=False),
+                       assist=assist)
     server = LabelServer(store).start()
     try:
         yield server

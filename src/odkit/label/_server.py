@@ -8,8 +8,11 @@ Routes (``N`` is the image's index in the list)::
 
     GET /                      the page (sets the token cookie)
     GET /static/app.js|app.css the page's assets (package data)
-    GET /api/images            the image list: index, id, file, boxes, findings; class names; format
-    GET /api/images/N          one image: boxes, classes, version, findings
+    GET /api/images            the image list: index, id, file, boxes, findings; class names; format;
+                               with --model, "model" and each image's "disagreement" (null until
+                               predicted; ?predict=all predicts every image first)
+    GET /api/images/N          one image: boxes, classes, version, findings; with --model, "proposals"
+                               (the model's boxes, score >= conf) and "disagreement"
     PUT /api/images/N          {"version", "boxes"} -> {"version", ...}; 409 when the file changed on disk
     GET /api/images/N/file     the image's bytes
     GET /files/PATH            a file of the dataset, PATH relative to the dataset folder
@@ -162,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
                     raise NotFound(f"no asset {name!r}")
                 self._send(HTTPStatus.OK, _asset(name), STATIC[name])
             elif path == "/api/images" and method == "GET":
-                self._json(HTTPStatus.OK, state.store.summary())
+                self._json(HTTPStatus.OK, state.store.summary(predict_all=query.get("predict") == ["all"]))
             elif path.startswith("/files/") and method == "GET":
                 self._file(path[len("/files/"):])
             elif (m := _IMAGE_ROUTE.match(path)) is not None:

@@ -30,6 +30,7 @@ from odkit.boxes import GroundTruth
 from odkit.io import Category, Dataset, check_dataset, label_path
 from odkit.io._common import WriteReport
 from odkit.io._voc import voc_xml
+from odkit.label._assist import AssistError, ModelAssist, disagreement
 
 PER_IMAGE = ("voc", "yolo", "labelme")
 SINGLE_FILE = ("coco", "csv", "cvat")
@@ -98,10 +99,11 @@ class LabelStore:
         reread: reads the dataset again (as it was read for ``dataset``); used when an annotation file
             changed on disk since, so the page shows what the file holds now. Without it such an image keeps
             the boxes first read and its saves answer ``Conflict``.
+        assist: a model's proposals (``--model``); None shows none, and the API is as without it.
     """
 
     def __init__(self, dataset: Dataset, dataset_path: Path, extra_classes: list[str] | None = None,
-                 reread: Callable[[], Dataset] | None = None) -> None:
+                 reread: Callable[[], Dataset] | None = None, assist: ModelAssist | None = None) -> None:
         self.fmt = str(dataset.source.get("format", ""))
         if self.fmt not in PER_IMAGE + SINGLE_FILE:
             raise LabelError(f"{dataset_path}: cannot save into format {self.fmt!r}; expected one of "
@@ -127,6 +129,9 @@ class LabelStore:
         self.lock = threading.Lock()
         self.findings: dict[int | str, list[str]] = {}
         self._reread = reread
+        self.assist = assist
+        self.addable: list[str] = []  # model classes the dataset lacks, added on the first save using one
+        self.not_addable: dict[str, str] = {}  # model classes the format cannot add -> why
         self._set_skipped(dataset)
         # annotation file -> the version the boxes in memory were read from
         self.loaded = {str(p): file_version(p) for p in {self.annotation_path(k) for k in range(len(self.ds.images))}}
@@ -180,15 +185,78 @@ class LabelStore:
             raise NotFound(f"no image {index}; the dataset has {len(self.ds.images)}")
         return self.ds.images[index]
 
-    def summary(self) -> dict[str, Any]:
-        """The image list: index, id, file, box count, finding count."""
+    def summary(self, predict_all: bool = False) -> dict[str, Any]:
+        """The image list: index, id, file, box count, finding count; with a model, each image's
+        ``disagreement`` (None until predicted; ``predict_all`` predicts every image first)."""
+        error = None
+        if self.assist is not None and predict_all:
+            try:
+                self.assist.predict(self._image_items())
+            except AssistError as exc:
+                error = str(exc)
         with self.lock:
             rows = [{"index": k, "id": im.id, "file": im.file_name, "boxes": len(self.ds.annotations[im.id]),
                      "findings": len(self.findings.get(im.id, []))} for k, im in enumerate(self.ds.images)]
-            return {"format": self.fmt, "classes": self.names, "images": rows}
+            out: dict[str, Any] = {"format": self.fmt, "classes": self.offered(), "images": rows}
+            if self.assist is not None:
+                for k, row in enumerate(rows):
+                    row["disagreement"] = self._disagreement(k)
+                a = self.assist
+                out["model"] = {"name": a.name, "conf": a.conf, "pending": a.pending(len(rows)),
+                                "error": error or a.error or a.background_error}
+            return out
+
+    # ---- model proposals
+
+    def _image_items(self) -> list[tuple[int, Path]]:
+        return [(k, self.ds.image_path(im)) for k, im in enumerate(self.ds.images)]
+
+    def offered(self) -> list[str]:
+        """The class names the page offers: the dataset's, then model classes it can add."""
+        return self.names + [n for n in self.addable if n not in self.name_to_id]
+
+    def _map_model_classes(self) -> None:
+        """Match the model's class names to the dataset's (call with the lock held, the model loaded)."""
+        names = self.assist.class_names() if self.assist is not None else []
+        for name in names:
+            if name in self.name_to_id or name in self.addable or name in self.not_addable:
+                continue
+            if self.fmt == "yolo":
+                self.not_addable[name] = (f"class {name!r} is not in the YOLO data.yaml names {self.names}; "
+                                          "add it there (and restart) to accept these boxes")
+            else:
+                self.addable.append(name)
+
+    def _disagreement(self, index: int) -> dict[str, int] | None:
+        pred = self.assist.cached(index) if self.assist is not None else None
+        if pred is None:
+            return None
+        ann = self.ds.annotations[self.ds.images[index].id]
+        names = self.ds.category_names
+        return disagreement(ann.boxes_xyxy, [names.get(int(c), str(c)) for c in ann.class_ids.tolist()],
+                            pred[0], pred[2], pred[1])
+
+    def _proposals(self, index: int, error: str | None) -> dict[str, Any]:
+        pred = self.assist.cached(index) if self.assist is not None else None
+        if pred is None:
+            return {"proposals": [], "disagreement": None,
+                    "model_error": error or (self.assist.error if self.assist is not None else None)}
+        self._map_model_classes()
+        boxes, scores, classes = pred
+        proposals = [{"id": j, "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3], "cls": c, "score": s,
+                      "acceptable": c not in self.not_addable, "note": self.not_addable.get(c)}
+                     for j, (b, s, c) in enumerate(zip(boxes.tolist(), scores.tolist(), classes))]
+        return {"proposals": proposals, "disagreement": self._disagreement(index), "model_error": error}
 
     def image(self, index: int) -> dict[str, Any]:
-        """One image's boxes, class names and the version to save against."""
+        """One image's boxes, class names and the version to save against; with a model, its proposals
+        (predicted now if not yet) and the image's disagreement."""
+        error = None
+        if self.assist is not None:
+            try:
+                self.assist.predict([(index, self.ds.image_path(self._image(index)))])
+            except AssistError as exc:
+                error = str(exc)
         with self.lock:
             im = self._image(index)
             version = self._refresh(index)
@@ -198,9 +266,13 @@ class LabelStore:
                       "src": j, "difficult": bool(d), "truncated": bool(t), "iscrowd": bool(cr)}
                      for j, (b, c, d, t, cr) in enumerate(zip(ann.boxes_xyxy.tolist(), ann.class_ids.tolist(),
                                                             ann.difficult, ann.truncated, ann.iscrowd))]
-            return {"index": index, "id": im.id, "file": im.file_name, "width": im.width, "height": im.height,
-                    "classes": self.names, "boxes": boxes, "version": version,
-                    "findings": self.findings.get(im.id, [])}
+            out = {"index": index, "id": im.id, "file": im.file_name, "width": im.width, "height": im.height,
+                   "classes": self.names, "boxes": boxes, "version": version,
+                   "findings": self.findings.get(im.id, [])}
+            if self.assist is not None:
+                out.update(self._proposals(index, error))
+                out["classes"] = self.offered()
+            return out
 
     def image_file(self, index: int) -> Path:
         """The image's file, resolved; ``Forbidden`` when it (or a symlink) leads outside the dataset."""
@@ -219,7 +291,17 @@ class LabelStore:
 
     # ---- saving
 
-    def _parse_boxes(self, index: int, boxes: Any) -> tuple[GroundTruth, list[int | None]]:
+    def _categories_for(self, boxes: Any) -> tuple[tuple[Category, ...], dict[str, int]]:
+        """The dataset's categories plus the model classes ``boxes`` use that it lacks (``addable``)."""
+        cats, ids = list(self.ds.categories), dict(self.name_to_id)
+        for b in boxes if isinstance(boxes, list) else []:
+            name = b.get("cls") if isinstance(b, dict) else None
+            if isinstance(name, str) and name not in ids and name in self.addable:
+                cats.append(Category(max((c.id for c in cats), default=0) + 1, name))
+                ids[name] = cats[-1].id
+        return tuple(cats), ids
+
+    def _parse_boxes(self, index: int, boxes: Any, name_to_id: dict[str, int]) -> tuple[GroundTruth, list[int | None]]:
         im = self._image(index)
         old = self.ds.annotations[im.id]
         if not isinstance(boxes, list):
@@ -233,13 +315,14 @@ class LabelStore:
                 raise LabelError(f"box {k}: expected numbers x0, y0, x1, y1 and a class name cls; got {b!r}") from None
             if not all(np.isfinite(xyxy)) or xyxy[2] < xyxy[0] or xyxy[3] < xyxy[1]:
                 raise LabelError(f"box {k}: expected finite x0 <= x1, y0 <= y1; got {xyxy}")
-            if name not in self.name_to_id:
-                raise LabelError(f"box {k}: class {name!r} is not one of {self.names}")
+            if name not in name_to_id:
+                hint = f"; {self.not_addable[name]}" if name in self.not_addable else ""
+                raise LabelError(f"box {k}: class {name!r} is not one of {self.offered()}{hint}")
             src = b.get("src")
             if src is not None and (not isinstance(src, int) or not 0 <= src < len(old)):
                 raise LabelError(f"box {k}: src {src!r} is not an object of this image (0..{len(old) - 1})")
             rows.append(xyxy)
-            ids.append(self.name_to_id[name])
+            ids.append(name_to_id[name])
             srcs.append(src)
 
         def column(field: str, default: Any) -> list[Any]:
@@ -271,16 +354,21 @@ class LabelStore:
             if current != version:
                 raise Conflict(f"{path} changed on disk since this image was loaded; not saved; your edits "
                                "are still in the page")
-            ann, srcs = self._parse_boxes(index, boxes)
-            new_ds = replace(self.ds, annotations={**self.ds.annotations, im.id: ann})
+            cats, name_to_id = self._categories_for(boxes)
+            ann, srcs = self._parse_boxes(index, boxes, name_to_id)
+            new_ds = replace(self.ds, categories=cats, annotations={**self.ds.annotations, im.id: ann})
             data = self._render(new_ds, index, path, ann, srcs)
             atomic_write(path, data)
             self.ds = new_ds
+            self.names, self.name_to_id = [c.name for c in cats], name_to_id
             self._recheck()
             new_version = file_version(path)
             self.loaded[str(path)] = new_version
-            return {"version": new_version, "boxes": len(ann), "file": str(path),
-                    "findings": self.findings.get(im.id, [])}
+            out = {"version": new_version, "boxes": len(ann), "file": str(path),
+                   "findings": self.findings.get(im.id, [])}
+            if self.assist is not None:
+                out["disagreement"] = self._disagreement(index)
+            return out
 
     def _refuse_skips(self, report: WriteReport, im: Any) -> None:
         lost = [i for i in report.issues if i.file in (im.file_name, im.path) and i.code != "rounded"]
