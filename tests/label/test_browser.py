@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from odkit.io import read_annotations
-from tests.label._helpers import copy_raccoon, hashes, serve
+from tests.label._helpers import StubModel, copy_raccoon, hashes, serve
 
 
 class _Screen:
@@ -172,3 +172,74 @@ def test_conflict_is_shown_and_nothing_is_overwritten(chromium_browser: Any, dat
             assert len(_boxes(page)) == 1 and _boxes(page)[0][1][0] == 90
         finally:
             page.close()
+
+
+def test_model_proposals_accept_reject_save_and_disagreement(chromium_browser: Any, datasets_dir: Path,
+                                                             tmp_path: Path) -> None:
+    raccoon = copy_raccoon(datasets_dir, tmp_path)
+    model = StubModel(["raccoon", "dog"], {
+        "raccoon-1.jpg": [(80, 87, 522, 408, "raccoon", 0.95),  # the label itself: not proposed
+                          (300, 40, 400, 120, "dog", 0.9), (20, 250, 120, 350, "raccoon", 0.6),
+                          (450, 20, 600, 80, "raccoon", 0.3)],
+        "raccoon-2.jpg": [(59, 50, 462, 499, "dog", 0.8), (600, 50, 700, 150, "raccoon", 0.7)],
+        "raccoon-3.jpg": [(0, 0, 720, 476, "raccoon", 0.9)],
+        "raccoon-4.jpg": [(20, 10, 200, 183, "raccoon", 0.9)],
+        "raccoon-5.jpg": [(2, 2, 60, 60, "raccoon", 0.9)],
+    })
+    errors: list[str] = []
+    with serve(raccoon, model=model, conf=0.25) as server:
+        page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            page.goto(server.url)
+            page.wait_for_selector('body[data-loaded="0"]')
+            screen = _Screen(page)
+            proposals = page.locator("#overlay rect.proposal")
+            assert [proposals.nth(i).get_attribute("data-cls") for i in range(proposals.count())] == [
+                "dog", "raccoon", "raccoon"]
+            dash = page.eval_on_selector("#overlay rect.proposal", "e => getComputedStyle(e).strokeDasharray")
+            assert dash not in ("", "none"), dash
+            assert page.eval_on_selector("#overlay rect.box", "e => getComputedStyle(e).strokeDasharray") == "none"
+
+            # click the dog proposal: a label box (undoable); accept all >= 0.5 takes the 0.6 one, not the 0.3
+            page.mouse.click(*screen(350, 80))
+            assert [c for c, _ in _boxes(page)] == ["raccoon", "dog"] and proposals.count() == 2
+            page.keyboard.press("Control+z")
+            assert len(_boxes(page)) == 1 and proposals.count() == 3
+            page.keyboard.press("Control+y")
+            assert len(_boxes(page)) == 2 and proposals.count() == 2
+            page.fill("#accept-threshold", "0.5")
+            page.click("#btn-accept-all")
+            assert [c for c, _ in _boxes(page)] == ["raccoon", "dog", "raccoon"] and proposals.count() == 1
+            # select the last one in the list, x rejects it
+            page.click('#proposal-list li[data-pid="3"]')
+            page.keyboard.press("x")
+            assert proposals.count() == 0
+
+            # next image (auto-saves); select a proposal in the list, Enter accepts it; Ctrl+S
+            page.keyboard.press("d")
+            page.wait_for_selector('body[data-loaded="1"]')
+            assert proposals.count() == 2
+            page.click('#proposal-list li[data-pid="1"]')
+            page.keyboard.press("Enter")
+            assert [c for c, _ in _boxes(page)] == ["raccoon", "raccoon"] and proposals.count() == 1
+            page.keyboard.press("Control+s")
+            page.wait_for_selector('#status[data-state="saved"]')
+
+            # the disagreement filter, sorted by the most disagreement first
+            page.select_option("#filter", "disagrees")
+            page.select_option("#sort", "disagreement")
+            page.wait_for_selector('#image-list li.image-item[data-index="4"]')
+            items = page.locator("#image-list li.image-item")
+            listed = [items.nth(i).get_attribute("title") for i in range(items.count())]
+            assert listed == ["raccoon-5.jpg", "raccoon-1.jpg", "raccoon-2.jpg"], listed
+        finally:
+            page.close()
+
+    ds = read_annotations(raccoon)
+    assert [(c, [round(v) for v in b]) for c, b in _named(ds, 0)] == [
+        ("raccoon", [80, 87, 522, 408]), ("dog", [300, 40, 400, 120]), ("raccoon", [20, 250, 120, 350])]
+    assert [(c, [round(v) for v in b]) for c, b in _named(ds, 1)] == [
+        ("raccoon", [59, 50, 462, 499]), ("raccoon", [600, 50, 700, 150])]
+    assert errors == []

@@ -9,6 +9,7 @@ const state = {
   images: [], classes: [], index: -1, cur: null, boxes: [], version: "", selected: -1,
   dirty: false, undo: [], redo: [], drawing: false, drag: null,
   view: { s: 1, tx: 0, ty: 0 }, mouse: null, busy: false,
+  model: null, proposals: [], rejected: new Map(), psel: -1,  // --model: proposals, rejected ids per image
 };
 
 // ---- server
@@ -80,6 +81,16 @@ function renderBoxes() {
   svg.setAttribute("width", W);
   svg.setAttribute("height", H);
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  for (const p of shownProposals()) {
+    g.appendChild(el("rect", {
+      class: "proposal" + (p.acceptable ? "" : " unacceptable") + (p.id === state.psel ? " selected" : ""),
+      x: p.x0, y: p.y0, width: p.x1 - p.x0, height: p.y1 - p.y0,
+      "data-pid": p.id, "data-cls": p.cls, "data-score": p.score,
+    }));
+    const t = el("text", { class: "plabel", x: p.x0 + 2 / s, y: p.y1 - 3 / s, "font-size": 12 / s });
+    t.textContent = `${p.cls} ${p.score.toFixed(2)}`;
+    g.appendChild(t);
+  }
   state.boxes.forEach((b, i) => {
     g.appendChild(el("rect", {
       class: "box" + (i === state.selected ? " selected" : ""), x: b.x0, y: b.y0,
@@ -106,6 +117,7 @@ function renderBoxes() {
   }
   renderCross();
   renderBoxList();
+  renderProposalList();
 }
 
 function renderCross() {
@@ -137,9 +149,13 @@ function renderList() {
   const ul = $("image-list");
   const filter = $("filter").value;
   ul.replaceChildren();
-  for (const im of state.images) {
+  const score = (im) => (im.disagreement ? im.disagreement.score : -1);
+  const order = [...state.images];
+  if (state.model && $("sort").value === "disagreement") order.sort((a, b) => score(b) - score(a) || a.index - b.index);
+  for (const im of order) {
     if (filter === "unlabelled" && im.boxes > 0) continue;
     if (filter === "findings" && im.findings === 0) continue;
+    if (filter === "disagrees" && !(score(im) > 0)) continue;
     const li = document.createElement("li");
     li.className = "image-item" + (im.index === state.index ? " current" : "");
     li.dataset.index = im.index;
@@ -152,6 +168,17 @@ function renderList() {
       w.className = "warn";
       w.textContent = ` \u26a0${im.findings}`;
       li.appendChild(w);
+    }
+    if (im.disagreement) {
+      const d = im.disagreement;
+      li.dataset.disagreement = d.score;
+      if (d.score) {
+        const w = document.createElement("span");
+        w.className = "disagree";
+        w.title = `model: ${d.missed} missed, ${d.extra} extra, ${d.conflicts} class conflicts`;
+        w.textContent = ` \u2260${d.score}`;
+        li.appendChild(w);
+      }
     }
     li.addEventListener("click", () => go(im.index));
     ul.appendChild(li);
@@ -230,6 +257,106 @@ function setDrawing(on) {
   $("viewport").classList.toggle("drawing", on);
 }
 
+// ---- model proposals
+
+function iou(a, b) {
+  const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0), h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter);
+}
+
+function rejectedSet() {
+  if (!state.rejected.has(state.index)) state.rejected.set(state.index, new Set());
+  return state.rejected.get(state.index);
+}
+
+// proposals not rejected and not already a label (same class, IoU >= 0.5): undoing an accept shows it again
+function shownProposals() {
+  const gone = state.rejected.get(state.index) || new Set();
+  return state.proposals.filter((p) => !gone.has(p.id)
+    && !state.boxes.some((b) => b.cls === p.cls && iou(b, p) >= 0.5));
+}
+
+function acceptProposals(list) {
+  const ok = list.filter((p) => p.acceptable);
+  const refused = list.find((p) => !p.acceptable);
+  if (refused && !ok.length) { setStatus(`cannot accept: ${refused.note}`, "error"); return; }
+  if (!ok.length) { setStatus("no proposal to accept", "idle"); return; }
+  const before = snapshot();
+  for (const p of ok) {
+    state.boxes.push(roundBox({ x0: p.x0, y0: p.y0, x1: p.x1, y1: p.y1, cls: p.cls, src: null,
+      difficult: false, truncated: false, iscrowd: false }));
+  }
+  for (const c of ok.map((p) => p.cls)) if (!state.classes.includes(c)) state.classes.push(c);
+  state.selected = ok.length === 1 ? state.boxes.length - 1 : -1;
+  state.psel = -1;
+  commit(before);
+  renderBoxes();
+  if (refused) setStatus(`accepted ${ok.length}; not ${refused.cls}: ${refused.note}`, "dirty");
+}
+
+function acceptAll() {
+  const t = Number($("accept-threshold").value);
+  if (!Number.isFinite(t)) { setStatus("the threshold must be a number in [0, 1]", "error"); return; }
+  acceptProposals(shownProposals().filter((p) => p.score >= t && p.acceptable));
+}
+
+function rejectProposals(list) {
+  const set = rejectedSet();
+  for (const p of list) set.add(p.id);
+  state.psel = -1;
+  renderBoxes();
+}
+
+function selectProposal(id) {
+  state.psel = id;
+  state.selected = -1;
+  renderBoxes();
+}
+
+function renderProposalList() {
+  if (!state.model) return;
+  const ul = $("proposal-list");
+  ul.replaceChildren();
+  const shown = shownProposals();
+  $("proposal-count").textContent = `(${shown.length})`;
+  for (const p of shown) {
+    const li = document.createElement("li");
+    li.dataset.pid = p.id;
+    li.className = (p.id === state.psel ? "selected" : "") + (p.acceptable ? "" : " unacceptable");
+    li.title = p.note || "click to select; Enter accepts, x rejects";
+    li.textContent = `${p.cls} ${p.score.toFixed(2)} [${Math.round(p.x0)}, ${Math.round(p.y0)}, `
+      + `${Math.round(p.x1)}, ${Math.round(p.y1)}]`;
+    const yes = document.createElement("button");
+    yes.textContent = "\u2713";
+    yes.title = "accept";
+    yes.className = "accept";
+    yes.addEventListener("click", (ev) => { ev.stopPropagation(); acceptProposals([p]); });
+    const no = document.createElement("button");
+    no.textContent = "\u2717";
+    no.title = "reject (hide)";
+    no.className = "reject";
+    no.addEventListener("click", (ev) => { ev.stopPropagation(); rejectProposals([p]); });
+    li.append(yes, no);
+    li.addEventListener("click", () => selectProposal(p.id));
+    ul.appendChild(li);
+  }
+}
+
+// every image's disagreement, predicting those not predicted yet (for the filter and the sort)
+async function ensureDisagreement() {
+  if (!state.model || state.images.every((im) => im.disagreement)) return;
+  setStatus("the model is predicting every image...", "saving");
+  const r = await api("GET", "/api/images?predict=all");
+  if (!r.ok) { setStatus(r.data.error, "error"); return; }
+  const fresh = new Map(r.data.images.map((im) => [im.index, im.disagreement]));
+  for (const im of state.images) if (!im.disagreement) im.disagreement = fresh.get(im.index);
+  state.model = r.data.model;
+  $("model-status").textContent = state.model.error || "";
+  setStatus("disagreement computed for every image", "idle");
+}
+
 // ---- loading and saving
 
 async function load(index) {
@@ -245,6 +372,13 @@ async function load(index) {
   state.undo = [];
   state.redo = [];
   state.dirty = false;
+  state.proposals = d.proposals || [];
+  state.psel = -1;
+  if (state.model) {
+    $("model-status").textContent = d.model_error ? `model: ${d.model_error}` : "";
+    const row = state.images.find((im) => im.index === index);
+    if (row && d.disagreement) row.disagreement = d.disagreement;
+  }
   fillClasses();
   $("image-name").textContent = d.file;
   renderFindings(d.findings);
@@ -294,7 +428,11 @@ async function save() {
     state.dirty = false;
     renderFindings(r.data.findings);
     const row = state.images.find((im) => im.index === state.index);
-    if (row) { row.boxes = r.data.boxes; row.findings = r.data.findings.length; }
+    if (row) {
+      row.boxes = r.data.boxes;
+      row.findings = r.data.findings.length;
+      if (r.data.disagreement) row.disagreement = r.data.disagreement;
+    }
     renderList();
     setStatus(`saved ${r.data.file}`, "saved");
     return true;
@@ -326,6 +464,12 @@ function onDown(ev) {
   const p = toImage(ev);
   const t = ev.target;
   const before = snapshot();
+  if (ev.button === 0 && !state.drawing && t.classList.contains("proposal")) {
+    const p = state.proposals.find((q) => q.id === Number(t.dataset.pid));
+    if (p) acceptProposals([p]);
+    ev.preventDefault();
+    return;
+  }
   if (ev.button === 1 || (ev.button === 0 && !state.drawing && !t.classList.contains("box")
       && !t.classList.contains("handle"))) {
     if (ev.button === 0) select(-1);
@@ -432,7 +576,13 @@ function onKey(ev) {
   else if (key === "d") { step(1); }
   else if (key === "f") { fit(); }
   else if (key === "delete" || key === "backspace") { deleteSelected(); }
-  else if (key === "escape") { setDrawing(false); select(-1); }
+  else if (key === "escape") { setDrawing(false); state.psel = -1; select(-1); }
+  else if (key === "enter" && state.psel >= 0) {
+    acceptProposals(state.proposals.filter((p) => p.id === state.psel));
+  }
+  else if (key === "x" && state.psel >= 0) {
+    rejectProposals(state.proposals.filter((p) => p.id === state.psel));
+  }
   else if (/^[1-9]$/.test(key)) { const c = state.classes[Number(key) - 1]; if (c !== undefined) setClass(c); }
   else return;
   ev.preventDefault();
@@ -459,12 +609,33 @@ async function start() {
   $("btn-redo").addEventListener("click", redo);
   $("btn-fit").addEventListener("click", fit);
   $("btn-reload").addEventListener("click", () => { if (state.index >= 0) load(state.index); });
-  $("filter").addEventListener("change", () => { renderList(); $("filter").blur(); });
+  $("filter").addEventListener("change", async () => {
+    $("filter").blur();
+    if ($("filter").value === "disagrees") await ensureDisagreement();
+    renderList();
+  });
+  $("sort").addEventListener("change", async () => {
+    $("sort").blur();
+    if ($("sort").value === "disagreement") await ensureDisagreement();
+    renderList();
+  });
+  $("btn-accept-all").addEventListener("click", acceptAll);
+  $("btn-reject-all").addEventListener("click", () => rejectProposals(shownProposals()));
+  $("accept-threshold").addEventListener("keydown", (ev) => { if (ev.key === "Enter") acceptAll(); });
   $("class-select").addEventListener("change", () => { setClass($("class-select").value); $("class-select").blur(); });
   const r = await api("GET", "/api/images");
   if (!r.ok) { setStatus(r.data.error, "error"); return; }
   state.images = r.data.images;
   state.classes = r.data.classes;
+  state.model = r.data.model || null;
+  if (state.model) {
+    for (const id of ["model-tools", "sort-label", "proposals-panel"]) $(id).hidden = false;
+    $("model-name").textContent = state.model.name;
+    $("accept-threshold").value = String(Math.max(state.model.conf, 0.5));
+    $("model-status").textContent = state.model.error || "";
+  } else {
+    $("filter-disagrees").remove();
+  }
   fillClasses();
   renderList();
   if (state.images.length) await load(0);
