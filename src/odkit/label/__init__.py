@@ -6,7 +6,7 @@ proposals (``--model``; the model is loaded by the loader it is given). numpy on
 """
 
 from odkit.label._assist import ModelAssist as ModelAssist
+from odkit.label._errors import Conflict as Conflict
+from odkit.label._errors import LabelError as LabelError
 from odkit.label._server import LabelServer as LabelServer
-from odkit.label._store import Conflict as Conflict
-from odkit.label._store import LabelError as LabelError
 from odkit.label._store import LabelStore as LabelStore

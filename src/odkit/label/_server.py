@@ -34,7 +34,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from odkit.label._store import Forbidden, LabelError, LabelStore, NotFound
+from odkit.label._errors import Forbidden, LabelError, NotFound
+from odkit.label._store import LabelStore
 
 STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
 MAX_BODY = 16 * 1024 * 1024

@@ -12,13 +12,10 @@ their one file. Each write goes to a temporary file in the same folder and is mo
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import json
 import os
 import tempfile
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,29 +28,11 @@ from odkit.io import Category, Dataset, check_dataset, label_path
 from odkit.io._common import WriteReport
 from odkit.io._voc import voc_xml
 from odkit.label._assist import AssistError, ModelAssist, disagreement
+from odkit.label._errors import Conflict, Forbidden, LabelError, NotFound
+from odkit.label._formats import labelme_edit, voc_edit, yolo_text
 
 PER_IMAGE = ("voc", "yolo", "labelme")
 SINGLE_FILE = ("coco", "csv", "cvat")
-
-
-class LabelError(Exception):
-    """A request the store refuses; ``status`` is the HTTP status to answer with."""
-
-    status = 422
-
-
-class Conflict(LabelError):
-    """The annotation file changed on disk since the page loaded it."""
-
-    status = 409
-
-
-class NotFound(LabelError):
-    status = 404
-
-
-class Forbidden(LabelError):
-    status = 403
 
 
 def file_version(path: Path) -> str:
@@ -382,11 +361,11 @@ class LabelStore:
             report = WriteReport("voc", str(path))
             voc_xml(im, ann, ds.category_names, report)  # what VOC cannot hold, as the writer sees it
             self._refuse_skips(report, im)
-            return _voc_edit(path, im, ann, srcs, ds.category_names)
+            return voc_edit(path, im, ann, srcs, ds.category_names)
         if self.fmt == "yolo":
-            return _yolo_text(im, ann, ds)
+            return yolo_text(im, ann, ds)
         if self.fmt == "labelme":
-            return _labelme_edit(path, ann, srcs, ds.category_names)
+            return labelme_edit(path, ann, srcs, ds.category_names)
         return self._single_file(ds, path, im)
 
     def _single_file(self, ds: Dataset, path: Path, im: Any) -> bytes:
@@ -401,85 +380,3 @@ class LabelStore:
             report = writer(part, out)
             self._refuse_skips(report, im)
             return out.read_bytes()
-
-
-def _voc_edit(path: Path, im: Any, ann: GroundTruth, srcs: list[int | None], names: dict[int, str]) -> bytes:
-    """The image's XML with only its ``<object>`` list changed: other elements (size, path, source...)
-    and each kept object's other fields (pose, truncated, difficult...) stay as they were."""
-    if not path.is_file():
-        return voc_xml(im, ann, names).encode("utf-8")
-    tree = ET.parse(path)
-    root = tree.getroot()
-    old_objects = root.findall("object")
-    first = list(root).index(old_objects[0]) if old_objects else len(root)
-    for o in old_objects:
-        root.remove(o)
-    for j, src in enumerate(srcs):
-        if src is not None and src < len(old_objects):
-            obj = copy.deepcopy(old_objects[src])
-        else:
-            obj = ET.Element("object")
-            for tag, text in (("name", ""), ("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
-                ET.SubElement(obj, tag).text = text
-        name = obj.find("name")
-        if name is None:
-            name = ET.SubElement(obj, "name")
-        name.text = names[int(ann.class_ids[j])]
-        bnd = obj.find("bndbox")
-        if bnd is None:
-            bnd = ET.SubElement(obj, "bndbox")
-        x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
-        # VOC 1-based inclusive pixels (odkit.io._voc): xmin = x_min + 1, xmax = x_max
-        for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), (x0 + 1, y0 + 1, x1, y1)):
-            el = bnd.find(tag)
-            if el is None:
-                el = ET.SubElement(bnd, tag)
-            el.text = str(round(v))
-        root.insert(first + j, obj)
-    indent = "\t" if (root.text or "").strip(" \n") == "\t" or "\t" in (root.text or "") else "  "
-    ET.indent(root, space=indent)
-    raw = path.read_bytes()
-    head = '<?xml version="1.0" encoding="utf-8"?>\n' if raw.lstrip().startswith(b"<?xml") else ""
-    tail = "\n" if raw.endswith(b"\n") else ""
-    return (head + ET.tostring(root, encoding="unicode") + tail).encode("utf-8")
-
-
-def _yolo_text(im: Any, ann: GroundTruth, ds: Dataset) -> bytes:
-    """YOLO label lines ``class cx cy w h`` (normalized) for one image."""
-    if im.width <= 0 or im.height <= 0:
-        raise LabelError(f"{im.file_name}: image size unknown; YOLO needs it to normalize boxes")
-    index = ds.category_index
-    lines = []
-    for j, (x0, y0, x1, y1) in enumerate(ann.boxes_xyxy.tolist()):
-        if ann.iscrowd[j]:
-            raise LabelError(f"box {j}: YOLO has no crowd flag; not saved")
-        cx, cy = (x0 + x1) / 2 / im.width, (y0 + y1) / 2 / im.height
-        w, h = (x1 - x0) / im.width, (y1 - y0) / im.height
-        lines.append(f"{index[int(ann.class_ids[j])]} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
-    return ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
-
-
-def _labelme_edit(path: Path, ann: GroundTruth, srcs: list[int | None], names: dict[int, str]) -> bytes:
-    """The LabelMe JSON with its shapes replaced: rectangles for boxes, an unmoved polygon kept as it was."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LabelError(f"{path}: cannot read the LabelMe JSON to update it: {exc}") from None
-    shapes = []
-    for j, src in enumerate(srcs):
-        x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
-        label = names[int(ann.class_ids[j])]
-        extra = ann.extras[j]
-        if ann.iscrowd[j] or ann.difficult[j]:
-            raise LabelError(f"box {j}: LabelMe has no crowd / difficult flag; not saved")
-        if src is not None and "labelme_points" in extra:
-            pts = np.asarray(extra["labelme_points"], np.float64)
-            if np.allclose([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()], [x0, y0, x1, y1]):
-                shapes.append({"label": label, "points": extra["labelme_points"], "group_id": None,
-                               "shape_type": "polygon", "flags": {}})
-                continue
-        kept = {k[len("labelme_"):]: v for k, v in extra.items() if k.startswith("labelme_") and k != "labelme_points"}
-        shapes.append({"label": label, "points": [[x0, y0], [x1, y1]], "group_id": None,
-                       "shape_type": "rectangle", "flags": {}, **kept})
-    doc["shapes"] = shapes
-    return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
