@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = read_annotations(args.dataset, fmt, args.images, strict=False)
     extra = _class_names(args.classes) if args.classes is not None else None
     try:
-        store = LabelStore(dataset, args.dataset, extra, assist=assist)
+        store = LabelStore(dataset, args.dataset, extra, assist=assist,
+                           reread=lambda: read_annotations(args.dataset, fmt, args.images, strict=False))
     except LabelError as exc:
         raise UsageError(str(exc)) from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
