@@ -73,7 +73,6 @@ def bccd(name: str, seconds: float, image_hw: tuple[int, int], data: Path, seed:
     import odkit.models
     from odkit.callbacks import TimeLimit
     from odkit.data import detection_dataset
-    from odkit.eval import COCOEvaluator
 
     train = detection_dataset(data, split="train", drop_degenerate=True)
     val = detection_dataset(data, split="val", drop_degenerate=True)
@@ -82,14 +81,7 @@ def bccd(name: str, seconds: float, image_hw: tuple[int, int], data: Path, seed:
     start = time.monotonic()
     history = model.fit(train, epochs=10_000, callbacks=[TimeLimit(seconds)], verbose=2, seed=seed)
     train_seconds = time.monotonic() - start
-    start = time.monotonic()
-    predictions = model.predict(val, conf=0.001, iou=0.5, max_det=100)
-    predict_seconds = time.monotonic() - start
-    category = np.asarray(val.category_ids)
-    gts = [val.dataset.annotations[r.id] for r in val.records]
-    evaluator = COCOEvaluator(class_ids=list(val.category_ids), class_names=list(val.class_names))
-    labelled = [type(d)(d.boxes_xyxy, d.scores, category[d.class_ids]) for d in predictions]
-    result = evaluator.update(labelled, gts, [r.id for r in val.records]).compute()
+    result, predict_seconds = _score(model, val)
     print(result, flush=True)
     print(json.dumps({"bench": "bccd", "model": name, "params": model.count_params(), "image_hw": image_hw,
                       "threads": torch.get_num_threads(), "seconds_budget": seconds,

@@ -100,13 +100,9 @@ class OnnxDetector(OnnxModel):
         """
         from odkit.data import unletterbox_boxes
         from odkit.models._detector_data import load_letterboxed
-        from odkit.models._sources import SOURCE_KINDS, chunks, resolve_source
+        from odkit.models._sources import chunks, resolve_predict_source
 
-        try:
-            source = resolve_source(x)
-        except TypeError as exc:
-            raise TypeError(f"predict: {exc}" if isinstance(x, (list, tuple))
-                            else f"predict takes {SOURCE_KINDS}; got {type(x).__name__}") from None
+        source = resolve_predict_source(x)
         if device is not None:
             self.to(device)
 

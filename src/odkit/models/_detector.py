@@ -422,13 +422,9 @@ class Detector(DetectorSteps, Model):
                 OpenCV cannot open (when the source is looked at, before any image is predicted).
         """
         from odkit.data import unletterbox_boxes
-        from odkit.models._sources import SOURCE_KINDS, resolve_source
+        from odkit.models._sources import resolve_predict_source
 
-        try:
-            source = resolve_source(x)
-        except TypeError as exc:
-            raise TypeError(f"predict: {exc}" if isinstance(x, (list, tuple))
-                            else f"predict takes {SOURCE_KINDS}; got {type(x).__name__}") from None
+        source = resolve_predict_source(x)
         if device is not None:
             self.to(resolve_device(device))
 

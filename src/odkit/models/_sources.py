@@ -212,6 +212,16 @@ class ResolvedSource:
         return [part[1] for part in self._parts if part[0] == "video"]
 
 
+def resolve_predict_source(x: Any) -> ResolvedSource:
+    """:func:`resolve_source` for a model's ``predict``: a source of the wrong type is a ``TypeError`` that says
+    what ``predict`` takes."""
+    try:
+        return resolve_source(x)
+    except TypeError as exc:
+        raise TypeError(f"predict: {exc}" if isinstance(x, (list, tuple))
+                        else f"predict takes {SOURCE_KINDS}; got {type(x).__name__}") from None
+
+
 def resolve_source(source: Any) -> ResolvedSource:
     """Look at ``source`` once: list folders, expand globs, read list files and datasets, check that the files
     named exist (see the module docstring for how a path is read).
