@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,11 @@ def labelme_edit(path: Path, ann: GroundTruth, srcs: list[int | None], names: di
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise LabelError(f"{path}: cannot read the LabelMe JSON to update it: {exc}") from None
+    return _labelme_with(doc, ann, srcs, names)
+
+
+def _labelme_with(doc: dict[str, Any], ann: GroundTruth, srcs: list[int | None], names: dict[int, str]) -> bytes:
+    """``doc`` with its shapes replaced by ``ann``'s boxes (``srcs``: each box's old object, as in ``labelme_edit``)."""
     shapes = []
     for j, src in enumerate(srcs):
         x0, y0, x1, y1 = ann.boxes_xyxy[j].tolist()
@@ -97,3 +103,11 @@ def labelme_edit(path: Path, ann: GroundTruth, srcs: list[int | None], names: di
                        "shape_type": "rectangle", "flags": {}, **kept})
     doc["shapes"] = shapes
     return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+
+
+def labelme_new(path: Path, image: Path, im: Any, ann: GroundTruth, names: dict[int, str]) -> bytes:
+    """A new LabelMe JSON for ``image`` (``imagePath`` relative to ``path``'s folder), rectangles only."""
+    rel = Path(os.path.relpath(Path(image).resolve(), path.parent.resolve())).as_posix()
+    doc = {"version": "5.2.1", "flags": {}, "shapes": [], "imagePath": rel, "imageData": None,
+           "imageHeight": im.height, "imageWidth": im.width}
+    return _labelme_with(doc, ann, [None] * len(ann), names)

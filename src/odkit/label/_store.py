@@ -29,7 +29,7 @@ from odkit.io._common import WriteReport
 from odkit.io._voc import voc_xml
 from odkit.label._assist import AssistError, ModelAssist, disagreement
 from odkit.label._errors import Conflict, Forbidden, LabelError, NotFound
-from odkit.label._formats import labelme_edit, voc_edit, yolo_text
+from odkit.label._formats import labelme_edit, labelme_new, voc_edit, yolo_text
 
 PER_IMAGE = ("voc", "yolo", "labelme")
 SINGLE_FILE = ("coco", "csv", "cvat")
@@ -79,10 +79,13 @@ class LabelStore:
             changed on disk since, so the page shows what the file holds now. Without it such an image keeps
             the boxes first read and its saves answer ``Conflict``.
         assist: a model's proposals (``--model``); None shows none, and the API is as without it.
+        roots: further folders whose files may be served and written (``--to``: the output folder, and the
+            source images its symlinks lead to).
     """
 
     def __init__(self, dataset: Dataset, dataset_path: Path, extra_classes: list[str] | None = None,
-                 reread: Callable[[], Dataset] | None = None, assist: ModelAssist | None = None) -> None:
+                 reread: Callable[[], Dataset] | None = None, assist: ModelAssist | None = None,
+                 roots: list[Path] | None = None) -> None:
         self.fmt = str(dataset.source.get("format", ""))
         if self.fmt not in PER_IMAGE + SINGLE_FILE:
             raise LabelError(f"{dataset_path}: cannot save into format {self.fmt!r}; expected one of "
@@ -91,6 +94,7 @@ class LabelStore:
         self.roots = [base if base.is_dir() else base.parent]
         if dataset.root is not None:
             self.roots.append(Path(dataset.root).resolve())
+        self.roots += [Path(r).resolve() for r in roots or []]
         cats = list(dataset.categories)
         known = {c.name for c in cats}
         next_id = max((c.id for c in cats), default=-1 if self.fmt == "yolo" else 0) + 1
@@ -365,6 +369,8 @@ class LabelStore:
         if self.fmt == "yolo":
             return yolo_text(im, ann, ds)
         if self.fmt == "labelme":
+            if not path.is_file():
+                return labelme_new(path, ds.image_path(im), im, ann, ds.category_names)
             return labelme_edit(path, ann, srcs, ds.category_names)
         return self._single_file(ds, path, im)
 
