@@ -44,15 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.resume is None and args.data is None:
         raise UsageError("odkit train needs DATA (or --resume DIR)")
-    for flag, value, low in (("--epochs", args.epochs, 1), ("--imgsz", args.imgsz, 8), ("--batch", args.batch, 1),
-                             ("--patience", args.patience, 0), ("--workers", args.workers, 0)):
-        if value is not None and value < low:
-            raise UsageError(f"{flag} must be >= {low}; got {value}")
-    if args.time is not None and not args.time > 0:
-        raise UsageError(f"--time must be > 0 minutes; got {args.time}")
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be > 0; got {args.lr}")
     from odkit.runs import train_run
+    from odkit.runs._train import check_values
+
+    try:  # the library's bounds, said as usage errors (--time is train_run's minutes)
+        check_values({"epochs": args.epochs, "minutes": args.time, "imgsz": args.imgsz, "lr": args.lr,
+                      "batch": args.batch, "patience": args.patience, "amp": args.amp, "workers": args.workers})
+    except ValueError as exc:
+        raise UsageError(f"--{exc}".replace("--minutes", "--time")) from None
 
     result = train_run(args.data, model=args.model, epochs=args.epochs, minutes=args.time, imgsz=args.imgsz,
                        batch=args.batch, patience=args.patience, device=args.device, seed=args.seed, out=args.out,

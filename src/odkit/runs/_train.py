@@ -315,8 +315,10 @@ def _best_epoch(rows: list[dict[str, float]], monitor: str, checkpoint: Any) -> 
     return next((int(r["epoch"]) for r in rows if r.get(monitor) == checkpoint.best), None)
 
 
-def _check_args(args: dict[str, Any]) -> None:
-    """Values the CLI would reject too (``ValueError``: the CLI turns it into a usage error)."""
+def check_values(args: dict[str, Any]) -> None:
+    """The bounds of :func:`train_run`'s values (``ValueError`` naming the value; ``odkit train`` turns it into a
+    usage error). ``args`` holds ``epochs``, ``minutes``, ``imgsz``, ``lr``, ``batch``, ``patience``, ``amp``,
+    ``workers``."""
     if args["epochs"] < 1:
         raise ValueError(f"epochs must be >= 1; got {args['epochs']}")
     if args["minutes"] is not None and not args["minutes"] > 0:
@@ -333,5 +335,10 @@ def _check_args(args: dict[str, Any]) -> None:
         raise ValueError(f"amp must be 'off', 'bf16' or 'fp16'; got {args['amp']!r}")
     if int(args.get("workers", 0)) < 0:
         raise ValueError(f"workers must be >= 0; got {args['workers']}")
+
+
+def _check_args(args: dict[str, Any]) -> None:
+    """:func:`check_values`, and the data must exist (``OdkitError``)."""
+    check_values(args)
     if not Path(args["data"]).exists():
         raise OdkitError(f"{args['data']}: no such file or folder")
