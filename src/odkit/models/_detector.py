@@ -9,7 +9,7 @@ Example::
     dets = model.predict("photo.jpg", conf=0.25)[0]   # Detections, xyxy pixels of photo.jpg
 
 The network and its loss are in ``_fcos.py``, the data feeding in ``_detector_data.py``, the training step, EMA
-and schedule in ``_detector_steps.py``. Training defaults are
+and schedule in ``_detector_steps.py``, validation (losses and COCO mAP) in ``_detector_eval.py``. Training defaults are
 for from-scratch CPU runs (measured in ``shared/reference/detectors-from-scratch-on-cpu.md``): AdamW lr 2e-3,
 weight decay 0.05 (not on norms and biases), linear warm-up then cosine (to ``epochs``, or to the budget of a
 ``TimeLimit`` callback when there is one, whichever ends first), gradient norm clipping at 10, and an EMA of the
@@ -32,12 +32,11 @@ from odkit.models._base import Model, resolve_device
 from odkit.models._compile import make_optimizer
 from odkit.models._data import images_to_tensor
 from odkit.models._detector_data import DetectionFeed, VerticalFlip, load_letterboxed
+from odkit.models._detector_eval import LOSS_KEYS, DetectorEvaluation
 from odkit.models._detector_steps import AMP_DTYPES, DetectorSteps
 from odkit.models._distributed import process_device
 from odkit.models._fcos import SIZES, FCOSNet, decode, fcos_loss
 from odkit.models._registry import register
-
-_LOSS_KEYS = ("loss", "cls_loss", "box_loss", "ctr_loss")
 
 
 def _image_hw(image_hw: Sequence[int] | None, imgsz: int | Sequence[int] | None) -> tuple[int, int]:
@@ -51,7 +50,7 @@ def _image_hw(image_hw: Sequence[int] | None, imgsz: int | Sequence[int] | None)
     return hw[0], hw[1]
 
 
-class Detector(DetectorSteps, Model):
+class Detector(DetectorEvaluation, DetectorSteps, Model):
     """FCOS-style detector: ResNet-style conv-BN backbone, FPN P3-P5, shared GroupNorm heads.
 
     Args:
@@ -119,7 +118,7 @@ class Detector(DetectorSteps, Model):
     def metric_direction(self, name: str) -> str | None:
         if name in ("map", "map50", "map75"):
             return "max"
-        if name in _LOSS_KEYS:
+        if name in LOSS_KEYS:
             return "min"
         return None
 
@@ -299,71 +298,7 @@ class Detector(DetectorSteps, Model):
                                 False, 0, workers=workers, pin_memory=pin, dist=info, shard="batch")
         return train, val
 
-    # ---- evaluation --------------------------------------------------------------------------
-    @torch.no_grad()
-    def _evaluate_source(self, source: Any) -> dict[str, float]:
-        """Loss parts on the transformed targets, and COCO mAP of predictions (conf 0.001, NMS 0.5, 100 per
-        image) against the dataset's ground truth in original pixels (in the transformed images' pixels when
-        the transforms are not a plain letterbox)."""
-        from odkit.boxes import GroundTruth
-        from odkit.data import Letterbox, letterbox_info, unletterbox_boxes
-        from odkit.eval import COCOEvaluator
-
-        ds = source.ds
-        plain = isinstance(ds.transforms, Letterbox)
-        evaluator = COCOEvaluator(class_ids=list(ds.category_ids), class_names=list(ds.class_names))
-        category = np.asarray(ds.category_ids)
-        totals: dict[str, float] = {}
-        count = 0
-        for images, targets in source.iter_epoch(0):
-            x = self._input_images(images)
-            self.eval()
-            with self._autocast():
-                outputs = self(x)
-            if getattr(self, "_amp", "off") != "off":
-                outputs = tuple(o.float() for o in outputs)
-            hw = (int(x.shape[2]), int(x.shape[3]))
-            losses = self.compute_loss(outputs, targets, hw)
-            for k, v in losses.items():
-                totals[k] = totals.get(k, 0.0) + float(v) * len(targets)
-            count += len(targets)
-            dets = self._detections(outputs, hw, conf=0.001, iou=0.5, max_det=100)
-            preds, gts, ids = [], [], []
-            for det, target in zip(dets, targets):
-                boxes = det.boxes_xyxy
-                if plain:
-                    info = letterbox_info(target["source_hw"], ds.transforms.image_hw, ds.transforms.allow_upscale)
-                    boxes = unletterbox_boxes(boxes, info)
-                    gt = ds.dataset.annotations[target["image_id"]]
-                else:
-                    gt = GroundTruth(target["boxes"], category[target["labels"]])
-                preds.append(Detections(boxes, det.scores, category[det.class_ids]))
-                gts.append(gt)
-                ids.append(target["image_id"])
-            evaluator.update(preds, gts, ids)
-        if getattr(source, "dist", None) is not None and source.dist.active:
-            evaluator, totals, count = self._merge_ranks(evaluator, totals, count, ds)
-        if count == 0:
-            raise ValueError("the evaluation data gave no image")
-        result = evaluator.compute()
-        logs = {k: v / count for k, v in totals.items()}
-        logs.update(map50=float(result.map50), map=float(result.map))
-        return logs
-
-    def _merge_ranks(self, evaluator: Any, totals: dict[str, float], count: int, ds: Any
-                     ) -> tuple[Any, dict[str, float], int]:
-        """Every rank's evaluator states merged (``COCOEvaluator.merge``: the numbers of one evaluator that saw
-        every image) and the loss sums and image counts summed, on every rank."""
-        from odkit.eval import COCOEvaluator
-        from odkit.models._distributed import all_gather_object, all_reduce_sum
-
-        merged = COCOEvaluator(class_ids=list(ds.category_ids), class_names=list(ds.class_names))
-        for state in all_gather_object(evaluator.state_dict()):
-            merged.merge(state)
-        keys = list(_LOSS_KEYS)
-        sums = all_reduce_sum([float(count), *(totals.get(k, 0.0) for k in keys)], self.device)
-        return merged, dict(zip(keys, sums[1:])), round(sums[0])
-
+    # ---- evaluation (validation during fit: _detector_eval.DetectorEvaluation) ----------------
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False, *, device: str | None = None) -> Any:
         """``[loss, cls_loss, box_loss, ctr_loss, map50, map]`` on a detection dataset or path (its ``val``
@@ -422,14 +357,14 @@ class Detector(DetectorSteps, Model):
                 OpenCV cannot open (when the source is looked at, before any image is predicted).
         """
         from odkit.data import unletterbox_boxes
-        from odkit.models._sources import resolve_predict_source
+        from odkit.models._sources import chunks, resolve_predict_source
 
         source = resolve_predict_source(x)
         if device is not None:
             self.to(resolve_device(device))
 
         def detections() -> Iterator[Detections]:
-            for chunk in _chunks(iter(source), int(batch_size or 8)):
+            for chunk in chunks(iter(source), int(batch_size or 8)):
                 loaded = [load_letterboxed(item.image, self.image_hw) for item in chunk]
                 with torch.no_grad():
                     self.eval()
@@ -440,12 +375,6 @@ class Detector(DetectorSteps, Model):
                                      det.class_ids)
 
         return detections() if stream else list(detections())
-
-
-def _chunks(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
-    from odkit.models._sources import chunks
-
-    return chunks(items, n)
 
 
 @register("detector-n")
